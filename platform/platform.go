@@ -10,6 +10,7 @@ package platform
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -119,6 +120,9 @@ type Context interface {
 	// Interrupt makes a running (or the next) Switch return EventInterrupted
 	// promptly. It may be called from any goroutine.
 	Interrupt()
+	// CPUTime returns the host CPU time spent running application code in
+	// this context so far.
+	CPUTime() time.Duration
 	// Release destroys the context.
 	Release()
 }

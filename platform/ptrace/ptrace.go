@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -194,6 +195,7 @@ type context struct {
 	// running is the stub being switched into, nil between Switches.
 	running     *stub
 	interrupted bool // set by Interrupt while not running; guarded by mu
+	last        int  // pid of the stub last switched into; guarded by mu
 }
 
 // Interrupt implements platform.Context.
@@ -210,6 +212,23 @@ func (c *context) Interrupt() {
 // Release implements platform.Context.
 func (c *context) Release() {}
 
+// CPUTime implements platform.Context: the CPU clock of the stub process last
+// switched into (a clock id made as MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
+// in the kernel's posix-timers.h).
+func (c *context) CPUTime() time.Duration {
+	c.mu.Lock()
+	pid := c.last
+	c.mu.Unlock()
+	if pid == 0 {
+		return 0
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(^pid<<3|2), &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
 // Switch implements platform.Context.
 func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (platform.Event, error) {
 	s := as.(*stub)
@@ -220,6 +239,7 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 		return platform.Event{Kind: platform.EventInterrupted}, nil
 	}
 	c.running = s
+	c.last = s.pid
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()

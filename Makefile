@@ -1,0 +1,54 @@
+# sbx build, demo, tests and benchmarks. See README.md and BUILD.md.
+GO ?= go
+BIN := bin
+SBX := $(BIN)/sbx
+GOFLAGS_BUILD := -trimpath
+export CGO_ENABLED ?= 0
+
+.PHONY: all build demo test unit conformance e2e bench deps clean vet
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build $(GOFLAGS_BUILD) -o $(SBX) ./runsc/cmd/sbx
+	ln -sf sbx $(BIN)/runsc
+
+# deps installs what the demo and the tests need on a Debian machine, as root,
+# only when it is missing.
+deps:
+	@missing=""; \
+	command -v gcc >/dev/null || missing="$$missing gcc libc6-dev"; \
+	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	[ -f /usr/include/seccomp.h ] || missing="$$missing libseccomp-dev"; \
+	command -v strace >/dev/null || missing="$$missing strace"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root (apt-get install$$missing)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+demo: deps build
+	@echo '$$ bin/sbx run /bin/busybox echo hello from the sandbox'
+	@$(SBX) run /bin/busybox echo hello from the sandbox
+	@echo '$$ echo abc | bin/sbx run /bin/busybox sha256sum'
+	@echo abc | $(SBX) run /bin/busybox sha256sum
+	@echo '$$ bin/sbx run --strace /bin/busybox uname -a'
+	@$(SBX) run --strace /bin/busybox uname -a
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+# test: unit tests (with the race detector where goroutines meet), the C
+# conformance suite natively and under each platform, and e2e programs.
+test: deps build vet
+	$(GO) test -count=1 ./platform/... ./sentry/... ./fs/... ./syscalls/... ./runsc/...
+	CGO_ENABLED=1 $(GO) test -count=1 -race ./sentry/kernel/... ./sentry/memfile/... ./fs/...
+	SBX=$(CURDIR)/$(SBX) $(GO) test -count=1 -timeout 20m ./test/...
+
+bench: deps build
+	$(GO) run ./test/bench -sbx $(SBX)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,123 @@
+package vfs
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+type fdEntry struct {
+	file    *FileDescription
+	cloexec bool
+}
+
+// FDTable maps file descriptors to file descriptions.
+type FDTable struct {
+	mu sync.Mutex // guards fds
+	// fds is indexed by descriptor; a nil file is a free slot.
+	fds []fdEntry
+}
+
+// Get returns the file at fd with a new reference, or EBADF.
+func (t *FDTable) Get(fd int) (*FileDescription, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return nil, unix.EBADF
+	}
+	f := t.fds[fd].file
+	f.IncRef()
+	return f, nil
+}
+
+// CloseOnExec reports fd's FD_CLOEXEC flag, or EBADF.
+func (t *FDTable) CloseOnExec(fd int) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return false, unix.EBADF
+	}
+	return t.fds[fd].cloexec, nil
+}
+
+// SetCloseOnExec sets fd's FD_CLOEXEC flag.
+func (t *FDTable) SetCloseOnExec(fd int, cloexec bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return unix.EBADF
+	}
+	t.fds[fd].cloexec = cloexec
+	return nil
+}
+
+// NewFD installs file at the lowest free descriptor >= minFD and below limit,
+// taking a reference. It returns EMFILE when there is none (or EINVAL when
+// minFD itself is out of range, as F_DUPFD reports).
+func (t *FDTable) NewFD(minFD int, file *FileDescription, cloexec bool, limit int) (int, error) {
+	if minFD < 0 || minFD >= limit {
+		return -1, unix.EINVAL
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fd := minFD
+	for fd < len(t.fds) && t.fds[fd].file != nil {
+		fd++
+	}
+	if fd >= limit {
+		return -1, unix.EMFILE
+	}
+	for fd >= len(t.fds) {
+		t.fds = append(t.fds, fdEntry{})
+	}
+	file.IncRef()
+	t.fds[fd] = fdEntry{file: file, cloexec: cloexec}
+	return fd, nil
+}
+
+// SetFD installs file at fd (closing what was there), taking a reference. It
+// returns EBADF when fd is out of range for limit.
+func (t *FDTable) SetFD(fd int, file *FileDescription, cloexec bool, limit int) error {
+	if fd < 0 || fd >= limit {
+		return unix.EBADF
+	}
+	t.mu.Lock()
+	for fd >= len(t.fds) {
+		t.fds = append(t.fds, fdEntry{})
+	}
+	old := t.fds[fd].file
+	file.IncRef()
+	t.fds[fd] = fdEntry{file: file, cloexec: cloexec}
+	t.mu.Unlock()
+	if old != nil {
+		old.DecRef()
+	}
+	return nil
+}
+
+// Remove closes fd, or returns EBADF.
+func (t *FDTable) Remove(fd int) error {
+	t.mu.Lock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		t.mu.Unlock()
+		return unix.EBADF
+	}
+	f := t.fds[fd].file
+	t.fds[fd] = fdEntry{}
+	t.mu.Unlock()
+	f.DecRef()
+	return nil
+}
+
+// RemoveAll closes every descriptor.
+func (t *FDTable) RemoveAll() {
+	t.mu.Lock()
+	fds := t.fds
+	t.fds = nil
+	t.mu.Unlock()
+	for _, e := range fds {
+		if e.file != nil {
+			e.file.DecRef()
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/sentry/mm"
+)
+
+// futexKey names a futex word: private futexes by address space and address.
+type futexKey struct {
+	mm   *mm.MemoryManager
+	addr uintptr
+}
+
+type futexWaiter struct {
+	bitset uint32
+	woken  chan struct{}
+}
+
+// FutexTable holds the tasks waiting on futex words.
+//
+// Lock order: FutexTable.mu before the memory manager's lock (the word is
+// read under mu so a wake cannot slip between the check and the sleep).
+type FutexTable struct {
+	mu sync.Mutex // guards waiters
+	// waiters are the queued waiters per word, oldest first.
+	waiters map[futexKey][]*futexWaiter
+}
+
+// NewFutexTable returns an empty table.
+func NewFutexTable() *FutexTable {
+	return &FutexTable{waiters: make(map[futexKey][]*futexWaiter)}
+}
+
+// Wait implements FUTEX_WAIT(_BITSET): if the word at addr holds val, sleep
+// until woken or until deadline (zero: none). It returns EAGAIN if the word
+// differs, ETIMEDOUT on timeout.
+func (f *FutexTable) Wait(m *mm.MemoryManager, addr uintptr, val uint32, bitset uint32, deadline time.Time) error {
+	key := futexKey{m, addr}
+	w := &futexWaiter{bitset: bitset, woken: make(chan struct{})}
+	f.mu.Lock()
+	var b [4]byte
+	if _, err := m.CopyIn(addr, b[:]); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	if binary.LittleEndian.Uint32(b[:]) != val {
+		f.mu.Unlock()
+		return unix.EAGAIN
+	}
+	f.waiters[key] = append(f.waiters[key], w)
+	f.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		tm := time.NewTimer(time.Until(deadline))
+		defer tm.Stop()
+		timeout = tm.C
+	}
+	select {
+	case <-w.woken:
+		return nil
+	case <-timeout:
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.waiters[key]
+	for i, x := range q {
+		if x == w {
+			f.waiters[key] = append(q[:i:i], q[i+1:]...)
+			if len(f.waiters[key]) == 0 {
+				delete(f.waiters, key)
+			}
+			return unix.ETIMEDOUT
+		}
+	}
+	return nil // woken just as the timer fired
+}
+
+// Wake implements FUTEX_WAKE(_BITSET): wake up to n waiters whose bitset
+// intersects bitset, and return how many were woken.
+func (f *FutexTable) Wake(m *mm.MemoryManager, addr uintptr, n int, bitset uint32) int {
+	key := futexKey{m, addr}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.waiters[key]
+	woken := 0
+	kept := q[:0]
+	for _, w := range q {
+		if woken < n && w.bitset&bitset != 0 {
+			close(w.woken)
+			woken++
+			continue
+		}
+		kept = append(kept, w)
+	}
+	if len(kept) == 0 {
+		delete(f.waiters, key)
+	} else {
+		f.waiters[key] = kept
+	}
+	return woken
+}

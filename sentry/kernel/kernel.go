@@ -1,0 +1,168 @@
+// Package kernel owns the sentry's model of processes: the Kernel, thread
+// groups (processes) and tasks (threads), their credentials, resource limits,
+// signal state and the futex table, and the loop that runs a task on the
+// platform and routes each event (syscall, fault, signal) to its handler.
+//
+// Syscall meaning lives in syscalls/, which the kernel reaches only through
+// the SyscallHandler it is given; this package must not import syscalls/ or
+// runsc/.
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"sbx/fs/vfs"
+	"sbx/platform"
+	"sbx/sentry/loader"
+	"sbx/sentry/memfile"
+	"sbx/sentry/mm"
+)
+
+// SyscallHandler serves the syscall whose number and arguments are in the
+// task's registers, writing the result back into them.
+type SyscallHandler interface {
+	Syscall(t *Task)
+}
+
+// Kernel is one sandbox's kernel.
+type Kernel struct {
+	Platform platform.Platform
+	MemFile  *memfile.File
+	Syscalls SyscallHandler
+	Log      *slog.Logger
+	// Hostname and Domainname are the sandbox's own, for uname(2).
+	Hostname, Domainname string
+	// Futexes is the futex table.
+	Futexes *FutexTable
+	// StartTime is when the kernel booted, for CLOCK_BOOTTIME-like answers.
+	StartTime time.Time
+
+	mu      sync.Mutex // guards nextTID
+	nextTID int
+}
+
+// New returns a kernel on the given platform and memory file.
+func New(p platform.Platform, mf *memfile.File, sys SyscallHandler, log *slog.Logger) *Kernel {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Kernel{
+		Platform: p, MemFile: mf, Syscalls: sys, Log: log,
+		Hostname: "sbx", Domainname: "(none)",
+		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1,
+	}
+}
+
+func (k *Kernel) allocTID() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tid := k.nextTID
+	k.nextTID++
+	return tid
+}
+
+// ExitStatus is how a thread group ended.
+type ExitStatus struct {
+	Code  int // exit code when Signo == 0
+	Signo int // the signal that killed it, or 0
+	Core  bool
+}
+
+// ShellStatus is the status a shell would report: the exit code, or 128 plus
+// the number of the signal that killed the program.
+func (e ExitStatus) ShellStatus() int {
+	if e.Signo != 0 {
+		return 128 + e.Signo
+	}
+	return e.Code & 0xff
+}
+
+// ProcessOptions describe the first process of a sandbox.
+type ProcessOptions struct {
+	File       io.ReaderAt // the executable, opened by the caller
+	Path       string
+	Argv, Envv []string
+	// Stdio are host FDs for descriptors 0, 1 and 2 (owned by the kernel
+	// from here on), as files.
+	Stdio []*vfs.FileDescription
+	Creds Credentials
+}
+
+// ErrLoad wraps errors that stop the program from being loaded at all.
+var ErrLoad = errors.New("cannot load program")
+
+// Run creates the first process, runs it to completion and returns its exit
+// status. The process runs on its own goroutine locked to an OS thread, as the
+// platform's tracer must be.
+func (k *Kernel) Run(o ProcessOptions) (ExitStatus, error) {
+	type result struct {
+		st  ExitStatus
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// The thread stays locked to the end (never unlocked): when this
+		// goroutine exits, Go ends the thread, and the stub with it.
+		runtime.LockOSThread()
+		t, err := k.newInitTask(o)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{st: t.run()}
+	}()
+	r := <-done
+	return r.st, r.err
+}
+
+func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
+	m, err := mm.New(k.Platform, k.MemFile)
+	if err != nil {
+		return nil, fmt.Errorf("creating address space: %w", err)
+	}
+	tg := newThreadGroup(k)
+	for i, f := range o.Stdio {
+		if f != nil {
+			tg.FDTable.SetFD(i, f, false, int(tg.Limit(RlimitNofile).Cur))
+			f.DecRef()
+		}
+	}
+	img, err := loader.Load(m, loader.Options{
+		File: o.File, Path: o.Path, Argv: o.Argv, Envv: o.Envv,
+		Creds:     loader.Credentials{UID: o.Creds.RUID, EUID: o.Creds.EUID, GID: o.Creds.RGID, EGID: o.Creds.EGID},
+		StackSize: uintptr(tg.Limit(RlimitStack).Cur),
+	})
+	if err != nil {
+		m.Release()
+		tg.FDTable.RemoveAll()
+		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+	ctx, err := k.Platform.NewContext()
+	if err != nil {
+		m.Release()
+		return nil, err
+	}
+	t := &Task{
+		k: k, tg: tg, mm: m, ctx: ctx, regs: img.Registers,
+		tid: k.allocTID(), Creds: o.Creds, Image: img,
+	}
+	tg.pid = t.tid
+	tg.leader = t
+	t.SetName(baseName(o.Path))
+	return t, nil
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}

@@ -1,0 +1,337 @@
+package kernel
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/fs/vfs"
+	"sbx/platform"
+	"sbx/sentry/loader"
+	"sbx/sentry/mm"
+)
+
+// Credentials are a task's user and group ids.
+type Credentials struct {
+	RUID, EUID, SUID uint32
+	RGID, EGID, SGID uint32
+}
+
+// Resource limit numbers, from asm-generic/resource.h.
+const (
+	RlimitCPU        = 0
+	RlimitFsize      = 1
+	RlimitData       = 2
+	RlimitStack      = 3
+	RlimitCore       = 4
+	RlimitRss        = 5
+	RlimitNproc      = 6
+	RlimitNofile     = 7
+	RlimitMemlock    = 8
+	RlimitAS         = 9
+	RlimitLocks      = 10
+	RlimitSigpending = 11
+	RlimitMsgqueue   = 12
+	RlimitNice       = 13
+	RlimitRtprio     = 14
+	RlimitRttime     = 15
+	RlimitCount      = 16
+)
+
+// RlimInfinity is RLIM64_INFINITY.
+const RlimInfinity = ^uint64(0)
+
+// Rlimit is one resource limit.
+type Rlimit struct{ Cur, Max uint64 }
+
+// defaultLimits are Linux's defaults for a new login (init's limits).
+var defaultLimits = [RlimitCount]Rlimit{
+	RlimitCPU:        {RlimInfinity, RlimInfinity},
+	RlimitFsize:      {RlimInfinity, RlimInfinity},
+	RlimitData:       {RlimInfinity, RlimInfinity},
+	RlimitStack:      {8 << 20, RlimInfinity},
+	RlimitCore:       {0, RlimInfinity},
+	RlimitRss:        {RlimInfinity, RlimInfinity},
+	RlimitNproc:      {63704, 63704},
+	RlimitNofile:     {1024, 524288},
+	RlimitMemlock:    {8 << 20, 8 << 20},
+	RlimitAS:         {RlimInfinity, RlimInfinity},
+	RlimitLocks:      {RlimInfinity, RlimInfinity},
+	RlimitSigpending: {63704, 63704},
+	RlimitMsgqueue:   {819200, 819200},
+	RlimitNice:       {0, 0},
+	RlimitRtprio:     {0, 0},
+	RlimitRttime:     {RlimInfinity, RlimInfinity},
+}
+
+// SigAction is a recorded struct sigaction (kernel layout).
+type SigAction struct {
+	Handler  uint64
+	Flags    uint64
+	Restorer uint64
+	Mask     uint64
+}
+
+// Signal dispositions.
+const (
+	SigDfl = 0
+	SigIgn = 1
+)
+
+// NumSignals is the number of signals (1..64).
+const NumSignals = 64
+
+// SignalStack is a recorded sigaltstack (stack_t).
+type SignalStack struct {
+	Sp    uint64
+	Flags int32
+	Size  uint64
+}
+
+// ThreadGroup is a process.
+type ThreadGroup struct {
+	k      *Kernel
+	pid    int
+	leader *Task
+
+	// FDTable is the process's descriptor table.
+	FDTable *vfs.FDTable
+
+	mu sync.Mutex // guards limits, actions, exit
+	// limits are the resource limits.
+	limits [RlimitCount]Rlimit
+	// actions are the signal actions, indexed by signal number - 1.
+	actions [NumSignals]SigAction
+	// exit is the status once the group is exiting.
+	exit    ExitStatus
+	exiting bool
+}
+
+func newThreadGroup(k *Kernel) *ThreadGroup {
+	return &ThreadGroup{k: k, FDTable: &vfs.FDTable{}, limits: defaultLimits}
+}
+
+// PID is the thread group's id in the sandbox's PID namespace.
+func (tg *ThreadGroup) PID() int { return tg.pid }
+
+// Limit returns a resource limit.
+func (tg *ThreadGroup) Limit(r int) Rlimit {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return tg.limits[r]
+}
+
+// SetLimit replaces a resource limit and returns the old one. privileged says
+// whether the caller may raise the hard limit (CAP_SYS_RESOURCE).
+func (tg *ThreadGroup) SetLimit(r int, l *Rlimit, privileged bool) (Rlimit, error) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	old := tg.limits[r]
+	if l == nil {
+		return old, nil
+	}
+	if l.Cur > l.Max {
+		return old, unix.EINVAL
+	}
+	if l.Max > old.Max && !privileged {
+		return old, unix.EPERM
+	}
+	if r == RlimitNofile && l.Max > 1<<20 {
+		return old, unix.EPERM // above fs.nr_open
+	}
+	tg.limits[r] = *l
+	return old, nil
+}
+
+// SigAction returns and optionally replaces the action for sig.
+func (tg *ThreadGroup) SigAction(sig int, act *SigAction) SigAction {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	old := tg.actions[sig-1]
+	if act != nil {
+		tg.actions[sig-1] = *act
+	}
+	return old
+}
+
+// Task is a thread.
+type Task struct {
+	k   *Kernel
+	tg  *ThreadGroup
+	tid int
+	mm  *mm.MemoryManager
+	ctx platform.Context
+	// regs are the task's registers while it is in the sentry.
+	regs platform.Registers
+
+	// The fields below are touched only by the task's own goroutine.
+
+	// Creds are the task's credentials.
+	Creds Credentials
+	// Image describes the loaded program.
+	Image *loader.Image
+	// SigMask is the blocked signal set.
+	SigMask uint64
+	// AltStack is the alternate signal stack.
+	AltStack SignalStack
+	// ClearChildTID is set_tid_address's pointer.
+	ClearChildTID uintptr
+	// RobustList and RobustListLen are set_robust_list's arguments.
+	RobustList    uintptr
+	RobustListLen uintptr
+	name          string
+	exited        bool
+}
+
+// Kernel returns the task's kernel.
+func (t *Task) Kernel() *Kernel { return t.k }
+
+// ThreadGroup returns the task's process.
+func (t *Task) ThreadGroup() *ThreadGroup { return t.tg }
+
+// TID is the thread id in the sandbox's PID namespace.
+func (t *Task) TID() int { return t.tid }
+
+// MemoryManager returns the task's address space.
+func (t *Task) MemoryManager() *mm.MemoryManager { return t.mm }
+
+// Regs returns the task's registers.
+func (t *Task) Regs() *platform.Registers { return &t.regs }
+
+// Name returns the task's comm.
+func (t *Task) Name() string { return t.name }
+
+// SetName sets the comm, truncated to 15 bytes as Linux does.
+func (t *Task) SetName(n string) {
+	if len(n) > 15 {
+		n = n[:15]
+	}
+	t.name = n
+}
+
+// CPUTime is the CPU time the task's application code has used.
+func (t *Task) CPUTime() time.Duration { return t.ctx.CPUTime() }
+
+// CopyIn copies application memory into dst.
+func (t *Task) CopyIn(addr uintptr, dst []byte) (int, error) { return t.mm.CopyIn(addr, dst) }
+
+// CopyOut copies src into application memory.
+func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.mm.CopyOut(addr, src) }
+
+// ExitGroup ends the whole thread group with the given exit code.
+func (t *Task) ExitGroup(code int) {
+	t.tg.mu.Lock()
+	if !t.tg.exiting {
+		t.tg.exiting = true
+		t.tg.exit = ExitStatus{Code: code & 0xff}
+	}
+	t.tg.mu.Unlock()
+	t.exited = true
+}
+
+// Exit ends the calling thread; the last thread's exit ends the group.
+func (t *Task) Exit(code int) {
+	// With one thread per group so far, the thread is the group.
+	t.ExitGroup(code)
+}
+
+// killedBy ends the thread group by a signal's default action.
+func (t *Task) killedBy(sig int, core bool) {
+	t.tg.mu.Lock()
+	if !t.tg.exiting {
+		t.tg.exiting = true
+		t.tg.exit = ExitStatus{Signo: sig, Core: core}
+	}
+	t.tg.mu.Unlock()
+	t.exited = true
+}
+
+// run is the task's life: switch into the application, serve what comes back.
+func (t *Task) run() ExitStatus {
+	as := t.mm.AddressSpace()
+	for !t.exited {
+		ev, err := t.ctx.Switch(as, &t.regs)
+		if err != nil {
+			t.k.Log.Error("platform failure, killing the sandbox", "tid", t.tid, "err", err)
+			t.killedBy(int(unix.SIGKILL), false)
+			break
+		}
+		switch ev.Kind {
+		case platform.EventSyscall:
+			t.k.Syscalls.Syscall(t)
+		case platform.EventFault:
+			code, err := t.mm.HandleFault(ev.Addr)
+			if err != nil {
+				// Out of memory file: Linux's OOM answer is SIGKILL.
+				t.k.Log.Warn("cannot populate page", "addr", ev.Addr, "err", err)
+				t.killedBy(int(unix.SIGKILL), false)
+			} else if code != 0 {
+				t.forceSignal(ev.Signo, code, ev.Addr)
+			}
+		case platform.EventSignal:
+			t.forceSignal(ev.Signo, ev.Code, ev.Addr)
+		case platform.EventInterrupted:
+		}
+	}
+	t.release()
+	t.tg.mu.Lock()
+	defer t.tg.mu.Unlock()
+	return t.tg.exit
+}
+
+func (t *Task) release() {
+	t.tg.FDTable.RemoveAll()
+	t.ctx.Release()
+	t.mm.Release()
+}
+
+// forceSignal delivers a synchronous signal caused by the application's own
+// instruction (a fault, a trap). Handlers are not run yet: a signal that would
+// reach a handler is logged and takes its default action instead.
+func (t *Task) forceSignal(sig, code int, addr uintptr) {
+	act := t.tg.SigAction(sig, nil)
+	if act.Handler != SigDfl && act.Handler != SigIgn {
+		t.k.Log.Warn("signal handler delivery is not implemented; taking the default action",
+			"signal", unix.SignalName(unix.Signal(sig)), "code", code, "addr", addr)
+	}
+	t.k.Log.Debug("fatal signal", "tid", t.tid, "signal", unix.SignalName(unix.Signal(sig)),
+		"code", code, "addr", addr, "rip", t.regs.Rip)
+	t.killedBy(sig, coreSignal(sig))
+}
+
+// PostSignal sends sig to the task from the kernel (SIGPIPE on a broken
+// pipe). Ignored signals and those whose default action is to ignore vanish;
+// handlers cannot run yet (logged); otherwise the default action ends the
+// thread group.
+func (t *Task) PostSignal(sig int) {
+	act := t.tg.SigAction(sig, nil)
+	switch {
+	case act.Handler == SigIgn:
+	case act.Handler != SigDfl:
+		t.k.Log.Warn("signal handler delivery is not implemented; signal dropped",
+			"signal", unix.SignalName(unix.Signal(sig)))
+	case defaultIgnored(sig):
+	default:
+		t.killedBy(sig, coreSignal(sig))
+	}
+}
+
+// defaultIgnored reports whether sig's default action is to ignore it.
+func defaultIgnored(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGCONT:
+		return true
+	}
+	return false
+}
+
+// coreSignal reports whether sig's default action dumps core (signal(7)).
+func coreSignal(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS,
+		unix.SIGFPE, unix.SIGSEGV, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSYS:
+		return true
+	}
+	return false
+}

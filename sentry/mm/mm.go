@@ -1,0 +1,775 @@
+// Package mm owns an application address space as the sentry sees it: the
+// VMAs (kept in a B-tree ordered by start address), which pages of the memory
+// file back them, and the platform address space that mirrors them. It serves
+// mmap, munmap, mprotect, mremap, brk and madvise with Linux's rules, resolves
+// application page faults by populating pages on demand, and copies data in and
+// out of application memory through the sentry's own mapping of the memory
+// file, so a bad user pointer is an EFAULT, never a sentry crash.
+//
+// Invariant: a populated page marked mapped is mapped in the platform address
+// space with exactly its VMA's permissions. Any change of permissions or
+// backing unmaps the page there first; the next fault maps it again.
+//
+// Departures from Linux, for now: MAP_SHARED anonymous memory behaves as
+// private memory (there is no fork yet to share it with); the stack VMA is
+// created at its full rlimit size instead of growing on fault; adjacent VMAs
+// are not merged.
+//
+// It must not import the fs, syscalls or runsc layers.
+package mm
+
+import (
+	"sync"
+
+	"github.com/google/btree"
+	"golang.org/x/sys/unix"
+
+	"sbx/platform"
+	"sbx/sentry/memfile"
+)
+
+// PageSize is the application page size.
+const PageSize = memfile.PageSize
+
+// faultChunk is how much memory a fault populates at once (aligned, clipped to
+// the VMA): fewer round trips to the platform for sequential access.
+const faultChunk = 16 * PageSize
+
+// MinAddress is the lowest address a mapping may use (vm.mmap_min_addr).
+const MinAddress = 0x10000
+
+func pageDown(a uintptr) uintptr { return a &^ (PageSize - 1) }
+
+// pageUp rounds up; ok is false on overflow.
+func pageUp(a uintptr) (uintptr, bool) {
+	r := (a + PageSize - 1) &^ (PageSize - 1)
+	return r, r >= a
+}
+
+// vma is one virtual memory area [start, end).
+type vma struct {
+	start, end uintptr
+	perms      platform.Access
+	private    bool
+	growsDown  bool
+	// name is shown in /proc/[pid]/maps: "[heap]", "[stack]" or "".
+	name string
+}
+
+func (v *vma) copyWith(start, end uintptr) *vma {
+	n := *v
+	n.start, n.end = start, end
+	return &n
+}
+
+// page is one populated page of application memory.
+type page struct {
+	off    int64 // offset in the memory file
+	mapped bool  // mapped in the platform address space
+}
+
+// MemoryManager is one application address space.
+type MemoryManager struct {
+	mf      *memfile.File
+	as      platform.AddressSpace
+	maxAddr uintptr
+
+	mu sync.Mutex // guards every field below, and calls into as
+	// vmas holds the VMAs, non-overlapping, ordered by start.
+	vmas *btree.BTreeG[*vma]
+	// pages maps a page address to its backing page.
+	pages map[uintptr]page
+	// brkStart is where the heap begins; brk is the current program break.
+	brkStart, brk uintptr
+	// mmapBase is the top of the area searched for new mappings.
+	mmapBase uintptr
+}
+
+// New returns an empty memory manager backed by mf, mirrored in a new address
+// space of p. mmapBase is the top of the area used for mappings without a fixed
+// address.
+func New(p platform.Platform, mf *memfile.File) (*MemoryManager, error) {
+	as, err := p.NewAddressSpace()
+	if err != nil {
+		return nil, err
+	}
+	return &MemoryManager{
+		mf:       mf,
+		as:       as,
+		maxAddr:  p.MaxUserAddress(),
+		vmas:     btree.NewG(8, func(a, b *vma) bool { return a.start < b.start }),
+		pages:    make(map[uintptr]page),
+		mmapBase: p.MaxUserAddress(),
+	}, nil
+}
+
+// AddressSpace returns the platform address space.
+func (mm *MemoryManager) AddressSpace() platform.AddressSpace { return mm.as }
+
+// MaxAddress returns the first address above user memory.
+func (mm *MemoryManager) MaxAddress() uintptr { return mm.maxAddr }
+
+// SetMmapBase sets the top of the area searched for new mappings.
+func (mm *MemoryManager) SetMmapBase(a uintptr) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.mmapBase = pageDown(a)
+}
+
+// SetBrk sets the start of the heap (and the break) after an ELF is loaded.
+func (mm *MemoryManager) SetBrk(a uintptr) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.brkStart, mm.brk = a, a
+}
+
+// Release frees all memory and destroys the address space.
+func (mm *MemoryManager) Release() {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for a, p := range mm.pages {
+		mm.mf.Free(p.off, 1)
+		delete(mm.pages, a)
+	}
+	mm.vmas.Clear(false)
+	mm.as.Release()
+}
+
+// findVMA returns the VMA containing addr, or nil.
+func (mm *MemoryManager) findVMA(addr uintptr) *vma {
+	var found *vma
+	mm.vmas.DescendLessOrEqual(&vma{start: addr}, func(v *vma) bool {
+		if addr < v.end {
+			found = v
+		}
+		return false
+	})
+	return found
+}
+
+// overlaps reports whether any VMA intersects [start, end).
+func (mm *MemoryManager) overlaps(start, end uintptr) bool {
+	if v := mm.findVMA(start); v != nil {
+		return true
+	}
+	hit := false
+	mm.vmas.AscendRange(&vma{start: start}, &vma{start: end}, func(*vma) bool {
+		hit = true
+		return false
+	})
+	return hit
+}
+
+// vmasIn returns the VMAs intersecting [start, end), in order.
+func (mm *MemoryManager) vmasIn(start, end uintptr) []*vma {
+	var out []*vma
+	if v := mm.findVMA(start); v != nil {
+		out = append(out, v)
+	}
+	mm.vmas.AscendRange(&vma{start: start}, &vma{start: end}, func(v *vma) bool {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+		return true
+	})
+	return out
+}
+
+// split makes sure no VMA straddles addr.
+func (mm *MemoryManager) split(addr uintptr) {
+	v := mm.findVMA(addr)
+	if v == nil || v.start == addr {
+		return
+	}
+	mm.vmas.Delete(v)
+	mm.vmas.ReplaceOrInsert(v.copyWith(v.start, addr))
+	mm.vmas.ReplaceOrInsert(v.copyWith(addr, v.end))
+}
+
+// forEachPage calls fn for each populated page in [start, end), choosing the
+// cheaper of walking the range and walking the populated pages.
+func (mm *MemoryManager) forEachPage(start, end uintptr, fn func(addr uintptr, p page)) {
+	if (end-start)/PageSize <= uintptr(len(mm.pages)) {
+		for a := start; a < end; a += PageSize {
+			if p, ok := mm.pages[a]; ok {
+				fn(a, p)
+			}
+		}
+		return
+	}
+	for a, p := range mm.pages {
+		if a >= start && a < end {
+			fn(a, p)
+		}
+	}
+}
+
+// unmapPlatform removes [start, end) from the platform address space and marks
+// the pages there unmapped.
+func (mm *MemoryManager) unmapPlatform(start, end uintptr) {
+	mm.as.Unmap(start, end-start)
+	mm.forEachPage(start, end, func(a uintptr, p page) {
+		p.mapped = false
+		mm.pages[a] = p
+	})
+}
+
+// dropPages frees the pages in [start, end) and unmaps them from the platform.
+func (mm *MemoryManager) dropPages(start, end uintptr) {
+	mm.as.Unmap(start, end-start)
+	mm.forEachPage(start, end, func(a uintptr, p page) {
+		mm.mf.Free(p.off, 1)
+		delete(mm.pages, a)
+	})
+}
+
+// removeRange deletes every mapping in [start, end).
+func (mm *MemoryManager) removeRange(start, end uintptr) {
+	mm.split(start)
+	mm.split(end)
+	for _, v := range mm.vmasIn(start, end) {
+		mm.vmas.Delete(v)
+	}
+	mm.dropPages(start, end)
+}
+
+// findGap returns the highest page-aligned address a below mm.mmapBase such
+// that [a, a+length) is free, or 0.
+func (mm *MemoryManager) findGap(length uintptr) uintptr {
+	top := mm.mmapBase
+	var result uintptr
+	check := func(gapStart, gapEnd uintptr) bool {
+		if gapEnd > top {
+			gapEnd = top
+		}
+		if gapStart < MinAddress {
+			gapStart = MinAddress
+		}
+		if gapEnd > gapStart && gapEnd-gapStart >= length {
+			result = gapEnd - length
+			return true
+		}
+		return false
+	}
+	prevStart := top
+	done := false
+	mm.vmas.DescendLessOrEqual(&vma{start: top}, func(v *vma) bool {
+		if v.end <= prevStart && check(v.end, prevStart) {
+			done = true
+			return false
+		}
+		if v.start < prevStart {
+			prevStart = v.start
+		}
+		return true
+	})
+	if !done {
+		check(0, prevStart)
+	}
+	return result
+}
+
+// MMapOpts describes an anonymous mapping request.
+type MMapOpts struct {
+	Addr, Length uintptr
+	Perms        platform.Access
+	Private      bool
+	Fixed        bool // MAP_FIXED: replace what is there
+	NoReplace    bool // MAP_FIXED_NOREPLACE: fail with EEXIST if anything is there
+	GrowsDown    bool
+	Populate     bool
+	Name         string
+}
+
+// MMap creates an anonymous mapping and returns its address. Argument rules
+// that concern flag combinations are checked by the caller; MMap checks the
+// address range.
+func (mm *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
+	if o.Length == 0 {
+		return 0, unix.EINVAL
+	}
+	length, ok := pageUp(o.Length)
+	if !ok || length > mm.maxAddr {
+		return 0, unix.ENOMEM
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	var addr uintptr
+	switch {
+	case o.Fixed || o.NoReplace:
+		if o.Addr&(PageSize-1) != 0 {
+			return 0, unix.EINVAL
+		}
+		if o.Addr > mm.maxAddr-length {
+			return 0, unix.ENOMEM
+		}
+		if o.Addr < MinAddress {
+			return 0, unix.EPERM
+		}
+		addr = o.Addr
+		if o.NoReplace && mm.overlaps(addr, addr+length) {
+			return 0, unix.EEXIST
+		}
+		mm.removeRange(addr, addr+length)
+	default:
+		hint := pageDown(o.Addr)
+		if hint != 0 && hint >= MinAddress && hint <= mm.maxAddr-length && !mm.overlaps(hint, hint+length) {
+			addr = hint
+		} else if addr = mm.findGap(length); addr == 0 {
+			return 0, unix.ENOMEM
+		}
+	}
+	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name}
+	mm.vmas.ReplaceOrInsert(v)
+	if o.Populate {
+		mm.populateLocked(v, addr, addr+length, true)
+	}
+	return addr, nil
+}
+
+// Munmap implements munmap(2).
+func (mm *MemoryManager) Munmap(addr, length uintptr) error {
+	if addr&(PageSize-1) != 0 || length == 0 {
+		return unix.EINVAL
+	}
+	l, ok := pageUp(length)
+	if !ok || addr > mm.maxAddr || l > mm.maxAddr-addr {
+		return unix.EINVAL
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.removeRange(addr, addr+l)
+	return nil
+}
+
+// covered reports whether VMAs cover [start, end) with no hole.
+func (mm *MemoryManager) covered(start, end uintptr) bool {
+	next := start
+	for _, v := range mm.vmasIn(start, end) {
+		if v.start > next {
+			return false
+		}
+		next = v.end
+	}
+	return next >= end
+}
+
+// Mprotect implements mprotect(2).
+func (mm *MemoryManager) Mprotect(addr, length uintptr, perms platform.Access) error {
+	if addr&(PageSize-1) != 0 {
+		return unix.EINVAL
+	}
+	if length == 0 {
+		return nil
+	}
+	l, ok := pageUp(length)
+	if !ok || addr > mm.maxAddr || l > mm.maxAddr-addr {
+		return unix.ENOMEM
+	}
+	end := addr + l
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if !mm.covered(addr, end) {
+		return unix.ENOMEM
+	}
+	mm.split(addr)
+	mm.split(end)
+	for _, v := range mm.vmasIn(addr, end) {
+		v.perms = perms
+	}
+	mm.unmapPlatform(addr, end)
+	return nil
+}
+
+// Mremap flags, from mman.h.
+const (
+	MremapMaymove   = 1
+	MremapFixed     = 2
+	MremapDontunmap = 4
+)
+
+// Mremap implements mremap(2) for anonymous memory.
+func (mm *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr uintptr) (uintptr, error) {
+	if flags&^(MremapMaymove|MremapFixed|MremapDontunmap) != 0 || old&(PageSize-1) != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&MremapFixed != 0 && flags&MremapMaymove == 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&MremapDontunmap != 0 {
+		// DONTUNMAP leaves the old range mapped and empty; not yet supported.
+		return 0, unix.EINVAL
+	}
+	oldLen, ok1 := pageUp(oldLen)
+	newLen, ok2 := pageUp(newLen)
+	if !ok1 || !ok2 || newLen == 0 {
+		return 0, unix.EINVAL
+	}
+	if oldLen == 0 {
+		// Duplicating a shared mapping: there are no shared mappings yet.
+		return 0, unix.EINVAL
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	v := mm.findVMA(old)
+	if v == nil || oldLen > v.end-old {
+		return 0, unix.EFAULT
+	}
+	if flags&MremapFixed != 0 {
+		if newAddr&(PageSize-1) != 0 || newAddr > mm.maxAddr-newLen || newAddr < MinAddress {
+			return 0, unix.EINVAL
+		}
+		if newAddr < old+oldLen && old < newAddr+newLen {
+			return 0, unix.EINVAL
+		}
+		mm.removeRange(newAddr, newAddr+newLen)
+		if newLen < oldLen {
+			mm.removeRange(old+newLen, old+oldLen)
+			oldLen = newLen
+		}
+		mm.move(old, oldLen, newAddr, newLen)
+		return newAddr, nil
+	}
+	if newLen <= oldLen {
+		mm.removeRange(old+newLen, old+oldLen)
+		return old, nil
+	}
+	// Grow in place when the range ends where the VMA does and the space
+	// after it is free.
+	if old+oldLen == v.end && newLen-oldLen <= mm.maxAddr-v.end && !mm.overlaps(v.end, old+newLen) {
+		mm.vmas.Delete(v)
+		v.end = old + newLen
+		mm.vmas.ReplaceOrInsert(v)
+		return old, nil
+	}
+	if flags&MremapMaymove == 0 {
+		return 0, unix.ENOMEM
+	}
+	dst := mm.findGap(newLen)
+	if dst == 0 {
+		return 0, unix.ENOMEM
+	}
+	mm.move(old, oldLen, dst, newLen)
+	return dst, nil
+}
+
+// move re-homes the mapping [old, old+oldLen) (inside one VMA) to the free
+// range [dst, dst+newLen), newLen >= oldLen, keeping its pages.
+func (mm *MemoryManager) move(old, oldLen, dst, newLen uintptr) {
+	mm.split(old)
+	mm.split(old + oldLen)
+	src := mm.findVMA(old)
+	mm.vmas.Delete(src)
+	mm.vmas.ReplaceOrInsert(src.copyWith(dst, dst+newLen))
+	mm.as.Unmap(old, oldLen)
+	var moved []uintptr
+	mm.forEachPage(old, old+oldLen, func(a uintptr, p page) { moved = append(moved, a) })
+	for _, a := range moved {
+		p := mm.pages[a]
+		delete(mm.pages, a)
+		p.mapped = false
+		mm.pages[dst+(a-old)] = p
+	}
+}
+
+// Brk implements brk(2): it returns the new break, or the old one when the
+// request cannot be met.
+func (mm *MemoryManager) Brk(addr uintptr) uintptr {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if addr < mm.brkStart || addr > mm.maxAddr {
+		return mm.brk
+	}
+	oldEnd, _ := pageUp(mm.brk)
+	newEnd, _ := pageUp(addr)
+	switch {
+	case newEnd > oldEnd:
+		if mm.overlaps(oldEnd, newEnd) {
+			return mm.brk
+		}
+		mm.vmas.ReplaceOrInsert(&vma{start: oldEnd, end: newEnd, perms: platform.Access{Read: true, Write: true}, private: true, name: "[heap]"})
+	case newEnd < oldEnd:
+		mm.removeRange(newEnd, oldEnd)
+	}
+	mm.brk = addr
+	return addr
+}
+
+// Madvise advice values, from mman-common.h.
+const (
+	MadvNormal      = 0
+	MadvRandom      = 1
+	MadvSequential  = 2
+	MadvWillneed    = 3
+	MadvDontneed    = 4
+	MadvFree        = 8
+	MadvRemove      = 9
+	MadvDontfork    = 10
+	MadvDofork      = 11
+	MadvMergeable   = 12
+	MadvUnmergeable = 13
+	MadvHugepage    = 14
+	MadvNohugepage  = 15
+	MadvDontdump    = 16
+	MadvDodump      = 17
+	MadvWipeonfork  = 18
+	MadvKeeponfork  = 19
+	MadvCold        = 20
+	MadvPageout     = 21
+)
+
+// Madvise implements madvise(2). Advice that only tunes the kernel's paging is
+// accepted and has no effect here, as the kernel is free to ignore it.
+func (mm *MemoryManager) Madvise(addr, length uintptr, advice int) error {
+	if addr&(PageSize-1) != 0 {
+		return unix.EINVAL
+	}
+	switch advice {
+	case MadvNormal, MadvRandom, MadvSequential, MadvWillneed, MadvDontneed, MadvFree,
+		MadvDontfork, MadvDofork, MadvMergeable, MadvUnmergeable, MadvHugepage,
+		MadvNohugepage, MadvDontdump, MadvDodump, MadvWipeonfork, MadvKeeponfork,
+		MadvCold, MadvPageout:
+	default:
+		return unix.EINVAL
+	}
+	l, ok := pageUp(length)
+	if !ok || addr > mm.maxAddr || l > mm.maxAddr-addr {
+		return unix.EINVAL
+	}
+	if l == 0 {
+		return nil
+	}
+	end := addr + l
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if !mm.covered(addr, end) {
+		return unix.ENOMEM
+	}
+	if advice == MadvDontneed || advice == MadvFree {
+		// Private anonymous pages are discarded: later reads see zeroes.
+		for _, v := range mm.vmasIn(addr, end) {
+			s, e := max(v.start, addr), min(v.end, end)
+			mm.dropPages(s, e)
+		}
+	}
+	return nil
+}
+
+// populateLocked makes sure every page in [start, end) (inside v) has a backing
+// page, allocating runs of missing pages contiguously, and maps them in the
+// platform address space if mapIt.
+func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) error {
+	for a := start; a < end; {
+		if _, ok := mm.pages[a]; ok {
+			a += PageSize
+			continue
+		}
+		runEnd := a + PageSize
+		for runEnd < end {
+			if _, ok := mm.pages[runEnd]; ok {
+				break
+			}
+			runEnd += PageSize
+		}
+		n := int((runEnd - a) / PageSize)
+		off, err := mm.mf.Allocate(n)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			mm.pages[a+uintptr(i)*PageSize] = page{off: off + int64(i)*PageSize}
+		}
+		a = runEnd
+	}
+	if !mapIt {
+		return nil
+	}
+	// Map runs contiguous in both address and file offset.
+	for a := start; a < end; {
+		p := mm.pages[a]
+		if p.mapped {
+			a += PageSize
+			continue
+		}
+		runEnd := a + PageSize
+		for runEnd < end {
+			q := mm.pages[runEnd]
+			if q.mapped || q.off != p.off+int64(runEnd-a) {
+				break
+			}
+			runEnd += PageSize
+		}
+		if err := mm.as.MapFile(a, runEnd-a, p.off, v.perms); err != nil {
+			return err
+		}
+		for b := a; b < runEnd; b += PageSize {
+			q := mm.pages[b]
+			q.mapped = true
+			mm.pages[b] = q
+		}
+		a = runEnd
+	}
+	return nil
+}
+
+// Fault si_codes for SIGSEGV.
+const (
+	SegvMaperr = 1
+	SegvAccerr = 2
+)
+
+// HandleFault resolves an application fault at addr. It returns 0 when the
+// access may be retried, or the SIGSEGV si_code to deliver.
+func (mm *MemoryManager) HandleFault(addr uintptr) (int, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	a := pageDown(addr)
+	v := mm.findVMA(a)
+	if v == nil {
+		return SegvMaperr, nil
+	}
+	if !v.perms.Read && !v.perms.Write && !v.perms.Execute {
+		return SegvAccerr, nil
+	}
+	if p, ok := mm.pages[a]; ok && p.mapped {
+		// Mapped with the VMA's permissions and still faulting: the access
+		// is one the permissions do not allow.
+		return SegvAccerr, nil
+	}
+	start := max(v.start, a&^(faultChunk-1))
+	end := min(v.end, (a&^(faultChunk-1))+faultChunk)
+	if err := mm.populateLocked(v, start, end, true); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// effective returns what an access check sees: on x86, write and execute
+// permissions imply read.
+func effective(a platform.Access) platform.Access {
+	if a.Write || a.Execute {
+		a.Read = true
+	}
+	return a
+}
+
+// translate returns the sentry's view of the page holding addr, populating
+// it if needed, or EFAULT if the access is not allowed. Called with mu held.
+func (mm *MemoryManager) translate(addr uintptr, write, force bool) ([]byte, error) {
+	a := pageDown(addr)
+	p, ok := mm.pages[a]
+	if !ok || !force {
+		v := mm.findVMA(a)
+		if v == nil {
+			return nil, unix.EFAULT
+		}
+		perms := effective(v.perms)
+		if !force && ((write && !perms.Write) || (!write && !perms.Read)) {
+			return nil, unix.EFAULT
+		}
+		if !ok {
+			if err := mm.populateLocked(v, a, a+PageSize, false); err != nil {
+				return nil, unix.EFAULT
+			}
+			p = mm.pages[a]
+		}
+	}
+	return mm.mf.Slice(p.off, PageSize), nil
+}
+
+func (mm *MemoryManager) copy(addr uintptr, b []byte, write, force bool) (int, error) {
+	if uintptr(len(b)) > mm.maxAddr || addr > mm.maxAddr-uintptr(len(b)) {
+		return 0, unix.EFAULT
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	done := 0
+	for done < len(b) {
+		pg, err := mm.translate(addr, write, force)
+		if err != nil {
+			return done, err
+		}
+		in := int(addr & (PageSize - 1))
+		var n int
+		if write {
+			n = copy(pg[in:], b[done:])
+		} else {
+			n = copy(b[done:], pg[in:])
+		}
+		done += n
+		addr += uintptr(n)
+	}
+	return done, nil
+}
+
+// CopyIn copies application memory at addr into dst.
+func (mm *MemoryManager) CopyIn(addr uintptr, dst []byte) (int, error) {
+	return mm.copy(addr, dst, false, false)
+}
+
+// CopyOut copies src to application memory at addr.
+func (mm *MemoryManager) CopyOut(addr uintptr, src []byte) (int, error) {
+	return mm.copy(addr, src, true, false)
+}
+
+// WriteForce copies src to application memory at addr regardless of the
+// mapping's permissions (the loader filling read-only segments).
+func (mm *MemoryManager) WriteForce(addr uintptr, src []byte) (int, error) {
+	return mm.copy(addr, src, true, true)
+}
+
+// CopyInString reads a NUL-terminated string of at most max bytes (without
+// the NUL). It returns ENAMETOOLONG if no NUL is found within max bytes.
+func (mm *MemoryManager) CopyInString(addr uintptr, max int) (string, error) {
+	var out []byte
+	var buf [256]byte
+	for len(out) < max {
+		// Never read across a page we have not checked: read to page end.
+		n := min(len(buf), int(PageSize-addr&(PageSize-1)), max-len(out))
+		if _, err := mm.CopyIn(addr, buf[:n]); err != nil {
+			return "", err
+		}
+		for i := 0; i < n; i++ {
+			if buf[i] == 0 {
+				return string(append(out, buf[:i]...)), nil
+			}
+		}
+		out = append(out, buf[:n]...)
+		addr += uintptr(n)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+// Blocks returns the sentry's views of [addr, addr+n) for I/O directly into
+// or out of application memory. It stops at the first page that cannot be
+// accessed; if that is the first one it returns EFAULT.
+func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) ([][]byte, error) {
+	if n == 0 {
+		return out, nil
+	}
+	if uintptr(n) > mm.maxAddr || addr > mm.maxAddr-uintptr(n) {
+		n = int(mm.maxAddr - min(addr, mm.maxAddr))
+		if n == 0 {
+			return out, unix.EFAULT
+		}
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	first := true
+	for n > 0 {
+		pg, err := mm.translate(addr, write, false)
+		if err != nil {
+			if first {
+				return out, err
+			}
+			return out, nil
+		}
+		first = false
+		in := int(addr & (PageSize - 1))
+		b := pg[in:min(PageSize, in+n)]
+		out = append(out, b)
+		n -= len(b)
+		addr += uintptr(len(b))
+	}
+	return out, nil
+}

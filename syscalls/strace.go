@@ -1,0 +1,163 @@
+package syscalls
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/sentry/kernel"
+)
+
+// Argument formats for strace, one byte per argument:
+//
+//	d  signed decimal          u  unsigned decimal     x  hexadecimal
+//	p  pointer (NULL or hex)   f  file descriptor      s  NUL-terminated string
+//	b  input buffer; the next argument is its length
+//	B  output buffer; its length is the result (shown after the call)
+//	S  signal number           o  octal
+//
+// Result formats: 'd' decimal, 'x' hexadecimal, '?' no result (exit).
+const straceStringMax = 32
+
+// formatArgs renders the argument list. after is true once the call returned.
+func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after bool) string {
+	var b strings.Builder
+	b.WriteString(Name(nr))
+	b.WriteByte('(')
+	for i := 0; i < len(e.format); i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		v := a[i]
+		switch e.format[i] {
+		case 'd':
+			b.WriteString(strconv.FormatInt(int64(v), 10))
+		case 'u':
+			b.WriteString(strconv.FormatUint(uint64(v), 10))
+		case 'f':
+			if int32(v) == unix.AT_FDCWD {
+				b.WriteString("AT_FDCWD")
+			} else {
+				b.WriteString(strconv.Itoa(int(int32(v))))
+			}
+		case 'p':
+			if v == 0 {
+				b.WriteString("NULL")
+			} else {
+				fmt.Fprintf(&b, "%#x", v)
+			}
+		case 's':
+			s, err := t.MemoryManager().CopyInString(v, 4096)
+			if err != nil {
+				fmt.Fprintf(&b, "%#x", v)
+			} else {
+				b.WriteString(quote([]byte(s)))
+			}
+		case 'b':
+			n := 0
+			if i+1 < len(a) {
+				n = int(min(a[i+1], straceStringMax+1))
+			}
+			b.WriteString(readQuoted(t, v, n))
+		case 'B':
+			if !after {
+				fmt.Fprintf(&b, "%#x", v)
+			} else {
+				n := int(int64(t.Regs().Rax))
+				if n < 0 {
+					fmt.Fprintf(&b, "%#x", v)
+				} else {
+					b.WriteString(readQuoted(t, v, min(n, straceStringMax+1)))
+				}
+			}
+		case 'S':
+			if v > 0 && v <= 64 {
+				b.WriteString(unix.SignalName(unix.Signal(v)))
+			} else {
+				b.WriteString(strconv.FormatUint(uint64(v), 10))
+			}
+		case 'o':
+			fmt.Fprintf(&b, "%#o", v)
+		default:
+			fmt.Fprintf(&b, "%#x", v)
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+func readQuoted(t *kernel.Task, addr uintptr, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	buf := make([]byte, n)
+	if _, err := t.MemoryManager().CopyIn(addr, buf); err != nil {
+		return fmt.Sprintf("%#x", addr)
+	}
+	return quote(buf)
+}
+
+// quote renders bytes as strace does: C escapes, at most straceStringMax
+// bytes, then "...".
+func quote(b []byte) string {
+	more := len(b) > straceStringMax
+	if more {
+		b = b[:straceStringMax]
+	}
+	var s strings.Builder
+	s.WriteByte('"')
+	for _, c := range b {
+		switch {
+		case c == '\n':
+			s.WriteString(`\n`)
+		case c == '\t':
+			s.WriteString(`\t`)
+		case c == '"' || c == '\\':
+			s.WriteByte('\\')
+			s.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			s.WriteByte(c)
+		default:
+			fmt.Fprintf(&s, `\x%02x`, c)
+		}
+	}
+	s.WriteByte('"')
+	if more {
+		s.WriteString("...")
+	}
+	return s.String()
+}
+
+// traceLine writes one strace line for a finished call.
+func (tbl *Table) traceLine(t *kernel.Task, nr uintptr, e *entry, a args, pre string, ret uintptr, err error) {
+	call := pre
+	if e == nil || e.fn == nil {
+		// Unknown: show the six raw registers.
+		call = fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x)", Name(nr), a[0], a[1], a[2], a[3], a[4], a[5])
+	} else if strings.IndexByte(e.format, 'B') >= 0 {
+		call = tbl.formatArgs(t, nr, e, a, true)
+	}
+	var res string
+	switch {
+	case err != nil:
+		errno, _ := err.(unix.Errno)
+		res = fmt.Sprintf("-1 %s (%s)", errnoName(errno), errno.Error())
+	case e.ret == 'x':
+		res = fmt.Sprintf("%#x", ret)
+	case e.ret == '?':
+		res = "?"
+	default:
+		res = strconv.FormatInt(int64(ret), 10)
+	}
+	fmt.Fprintf(tbl.strace, "[pid %d] %s = %s\n", t.TID(), call, res)
+}
+
+// errnoName returns the symbolic name of an errno ("ENOSYS").
+func errnoName(e unix.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return n
+	}
+	return "E" + strconv.Itoa(int(e))
+}

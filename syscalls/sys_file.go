@@ -1,0 +1,366 @@
+package syscalls
+
+// File descriptor I/O: read(2), write(2), readv(2), writev(2), pread(2),
+// pwrite(2), close(2), dup(2), dup2(2), dup3(2), fcntl(2), ioctl(2) and
+// fstat(2)/newfstatat(2) on descriptors.
+//
+// Data moves directly between the host file and application memory (the
+// sentry's mapping of the memory file): no intermediate copy.
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/fs/vfs"
+	"sbx/sentry/kernel"
+)
+
+// maxRW is Linux's MAX_RW_COUNT: one call moves at most this many bytes.
+const maxRW = 0x7ffff000
+
+// FIOCLEX and FIONCLEX, from asm-generic/ioctls.h.
+const (
+	fionclex = 0x5450
+	fioclex  = 0x5451
+)
+
+// uioMaxIov is UIO_MAXIOV.
+const uioMaxIov = 1024
+
+func registerFile(t *Table) {
+	t.add(unix.SYS_READ, sysRead, "fBu", 'd')
+	t.add(unix.SYS_WRITE, sysWrite, "fbu", 'd')
+	t.add(unix.SYS_READV, sysReadv, "fpd", 'd')
+	t.add(unix.SYS_WRITEV, sysWritev, "fpd", 'd')
+	t.add(unix.SYS_PREAD64, sysPread64, "fBud", 'd')
+	t.add(unix.SYS_PWRITE64, sysPwrite64, "fbud", 'd')
+	t.add(unix.SYS_CLOSE, sysClose, "f", 'd')
+	t.add(unix.SYS_DUP, sysDup, "f", 'd')
+	t.add(unix.SYS_DUP2, sysDup2, "ff", 'd')
+	t.add(unix.SYS_DUP3, sysDup3, "ffx", 'd')
+	t.add(unix.SYS_FCNTL, sysFcntl, "fdx", 'd')
+	t.add(unix.SYS_IOCTL, sysIoctl, "fxp", 'd')
+	t.add(unix.SYS_FSTAT, sysFstat, "fp", 'd')
+	t.add(unix.SYS_NEWFSTATAT, sysNewfstatat, "fspx", 'd')
+}
+
+func nofile(t *kernel.Task) int {
+	l := t.ThreadGroup().Limit(kernel.RlimitNofile).Cur
+	if l > 1<<20 {
+		return 1 << 20
+	}
+	return int(l)
+}
+
+// ioBlocks returns the sentry's view of application buffers for I/O.
+func ioBlocks(t *kernel.Task, iovs []unix.Iovec, write bool) ([][]byte, error) {
+	var bufs [][]byte
+	for i, iov := range iovs {
+		n := len(bufs)
+		var err error
+		bufs, err = t.MemoryManager().Blocks(uintptr(unsafe.Pointer(iov.Base)), int(iov.Len), write, bufs)
+		if err != nil {
+			if i == 0 {
+				return nil, err
+			}
+			return bufs[:n], nil
+		}
+	}
+	return bufs, nil
+}
+
+func singleIov(addr, n uintptr) []unix.Iovec {
+	if n > maxRW {
+		n = maxRW
+	}
+	return []unix.Iovec{{Base: (*byte)(unsafe.Add(nil, addr)), Len: uint64(n)}}
+}
+
+// readIovecs copies in and checks an iovec array (readv(2) ERRORS).
+func readIovecs(t *kernel.Task, addr uintptr, cnt int) ([]unix.Iovec, error) {
+	if cnt < 0 || cnt > uioMaxIov {
+		return nil, unix.EINVAL
+	}
+	if cnt == 0 {
+		return nil, nil
+	}
+	raw := make([]byte, 16*cnt)
+	if _, err := t.CopyIn(addr, raw); err != nil {
+		return nil, unix.EFAULT
+	}
+	iovs := make([]unix.Iovec, cnt)
+	var total uint64
+	for i := range iovs {
+		base := binary.LittleEndian.Uint64(raw[16*i:])
+		l := binary.LittleEndian.Uint64(raw[16*i+8:])
+		if int64(l) < 0 {
+			return nil, unix.EINVAL
+		}
+		// The total is clipped to MAX_RW_COUNT, as Linux does.
+		if total+l > maxRW {
+			l = maxRW - total
+		}
+		total += l
+		iovs[i] = unix.Iovec{Base: (*byte)(unsafe.Add(nil, uintptr(base))), Len: l}
+	}
+	return iovs, nil
+}
+
+type ioKind int
+
+const (
+	ioRead ioKind = iota
+	ioWrite
+	ioPread
+	ioPwrite
+)
+
+func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (uintptr, error) {
+	f, err := t.ThreadGroup().FDTable.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	write := kind == ioWrite || kind == ioPwrite
+	if write && !f.Writable() || !write && !f.Readable() {
+		return 0, unix.EBADF
+	}
+	if (kind == ioPread || kind == ioPwrite) && off < 0 {
+		return 0, unix.EINVAL
+	}
+	total := uint64(0)
+	for _, v := range iovs {
+		total += v.Len
+	}
+	if total == 0 {
+		// A zero-length transfer still checks the file (pipes: ESPIPE).
+		if kind == ioPread || kind == ioPwrite {
+			return doZero(f, kind, off)
+		}
+		return 0, nil
+	}
+	// Reads fill application memory (the blocks must be writable); writes
+	// read it.
+	bufs, err := ioBlocks(t, iovs, !write)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	switch kind {
+	case ioRead:
+		n, err = f.Impl.Readv(bufs)
+	case ioWrite:
+		n, err = f.Impl.Writev(bufs)
+	case ioPread:
+		n, err = f.Impl.Preadv(bufs, off)
+	case ioPwrite:
+		n, err = f.Impl.Pwritev(bufs, off)
+	}
+	if err != nil {
+		if err == unix.EPIPE && write {
+			t.PostSignal(int(unix.SIGPIPE))
+		}
+		return 0, err
+	}
+	return uintptr(n), nil
+}
+
+func doZero(f *vfs.FileDescription, kind ioKind, off int64) (uintptr, error) {
+	var err error
+	if kind == ioPread {
+		_, err = f.Impl.Preadv(nil, off)
+	} else {
+		_, err = f.Impl.Pwritev(nil, off)
+	}
+	return 0, err
+}
+
+// sysRead implements read(2).
+func sysRead(t *kernel.Task, a args) (uintptr, error) {
+	return doIO(t, int(int32(a[0])), singleIov(a[1], a[2]), ioRead, 0)
+}
+
+// sysWrite implements write(2).
+func sysWrite(t *kernel.Task, a args) (uintptr, error) {
+	return doIO(t, int(int32(a[0])), singleIov(a[1], a[2]), ioWrite, 0)
+}
+
+// sysPread64 implements pread(2).
+func sysPread64(t *kernel.Task, a args) (uintptr, error) {
+	return doIO(t, int(int32(a[0])), singleIov(a[1], a[2]), ioPread, int64(a[3]))
+}
+
+// sysPwrite64 implements pwrite(2).
+func sysPwrite64(t *kernel.Task, a args) (uintptr, error) {
+	return doIO(t, int(int32(a[0])), singleIov(a[1], a[2]), ioPwrite, int64(a[3]))
+}
+
+func vectorIO(t *kernel.Task, a args, kind ioKind) (uintptr, error) {
+	fd := int(int32(a[0]))
+	if _, err := t.ThreadGroup().FDTable.CloseOnExec(fd); err != nil {
+		return 0, err
+	}
+	iovs, err := readIovecs(t, a[1], int(int32(a[2])))
+	if err != nil {
+		return 0, err
+	}
+	return doIO(t, fd, iovs, kind, 0)
+}
+
+// sysReadv implements readv(2).
+func sysReadv(t *kernel.Task, a args) (uintptr, error) { return vectorIO(t, a, ioRead) }
+
+// sysWritev implements writev(2).
+func sysWritev(t *kernel.Task, a args) (uintptr, error) { return vectorIO(t, a, ioWrite) }
+
+// sysClose implements close(2).
+func sysClose(t *kernel.Task, a args) (uintptr, error) {
+	return 0, t.ThreadGroup().FDTable.Remove(int(int32(a[0])))
+}
+
+// sysDup implements dup(2).
+func sysDup(t *kernel.Task, a args) (uintptr, error) {
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(int(int32(a[0])))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	fd, err := tbl.NewFD(0, f, false, nofile(t))
+	if err == unix.EINVAL {
+		err = unix.EMFILE
+	}
+	return uintptr(fd), err
+}
+
+// sysDup2 implements dup2(2): the same descriptor twice is returned as is if
+// valid.
+func sysDup2(t *kernel.Task, a args) (uintptr, error) {
+	oldfd, newfd := int(int32(a[0])), int(int32(a[1]))
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(oldfd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if oldfd == newfd {
+		return uintptr(newfd), nil
+	}
+	return uintptr(newfd), tbl.SetFD(newfd, f, false, nofile(t))
+}
+
+// sysDup3 implements dup3(2): only O_CLOEXEC is a valid flag, and equal
+// descriptors are EINVAL.
+func sysDup3(t *kernel.Task, a args) (uintptr, error) {
+	oldfd, newfd, flags := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
+	if flags&^unix.O_CLOEXEC != 0 {
+		return 0, unix.EINVAL
+	}
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(oldfd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if oldfd == newfd {
+		return 0, unix.EINVAL
+	}
+	return uintptr(newfd), tbl.SetFD(newfd, f, flags&unix.O_CLOEXEC != 0, nofile(t))
+}
+
+// sysFcntl implements fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD,
+// F_GETFL, F_SETFL. Locks, leases, owners and pipe sizes are not yet
+// implemented (EINVAL, as for an unknown command, with a log line).
+func sysFcntl(t *kernel.Task, a args) (uintptr, error) {
+	fd, cmd, arg := int(int32(a[0])), int(int32(a[1])), a[2]
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	switch cmd {
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		min := int(int32(arg))
+		if min < 0 || min >= nofile(t) {
+			return 0, unix.EINVAL
+		}
+		nfd, err := tbl.NewFD(min, f, cmd == unix.F_DUPFD_CLOEXEC, nofile(t))
+		return uintptr(nfd), err
+	case unix.F_GETFD:
+		ce, err := tbl.CloseOnExec(fd)
+		if ce {
+			return unix.FD_CLOEXEC, err
+		}
+		return 0, err
+	case unix.F_SETFD:
+		return 0, tbl.SetCloseOnExec(fd, arg&unix.FD_CLOEXEC != 0)
+	case unix.F_GETFL:
+		return uintptr(f.Flags()), nil
+	case unix.F_SETFL:
+		f.SetStatusFlags(int(int32(arg)))
+		return 0, nil
+	}
+	t.Kernel().Log.Info("fcntl command not implemented", "cmd", cmd)
+	return 0, unix.EINVAL
+}
+
+// sysIoctl implements ioctl(2) by passing the request to the file, which
+// answers ENOTTY for requests it does not know; FIOCLEX and FIONCLEX are
+// handled here for every file.
+func sysIoctl(t *kernel.Task, a args) (uintptr, error) {
+	fd, req := int(int32(a[0])), uint(uint32(a[1]))
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	switch req {
+	case fioclex:
+		return 0, tbl.SetCloseOnExec(fd, true)
+	case fionclex:
+		return 0, tbl.SetCloseOnExec(fd, false)
+	}
+	return f.Impl.Ioctl(t.MemoryManager(), req, a[2])
+}
+
+func copyOutStat(t *kernel.Task, addr uintptr, st *unix.Stat_t) error {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(st)), unsafe.Sizeof(*st))
+	_, err := t.CopyOut(addr, b)
+	return err
+}
+
+// sysFstat implements fstat(2).
+func sysFstat(t *kernel.Task, a args) (uintptr, error) {
+	f, err := t.ThreadGroup().FDTable.Get(int(int32(a[0])))
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	st, err := f.Impl.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return 0, copyOutStat(t, a[1], &st)
+}
+
+// sysNewfstatat implements fstatat(2) for AT_EMPTY_PATH on a descriptor.
+// Path lookups need the VFS, which does not exist yet: they return ENOSYS.
+func sysNewfstatat(t *kernel.Task, a args) (uintptr, error) {
+	flags := int(int32(a[3]))
+	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT) != 0 {
+		return 0, unix.EINVAL
+	}
+	path, err := t.MemoryManager().CopyInString(a[1], unix.PathMax)
+	if err != nil {
+		return 0, err
+	}
+	if path != "" || flags&unix.AT_EMPTY_PATH == 0 {
+		t.Kernel().Log.Info("newfstatat on a path: no filesystem yet", "path", path)
+		return 0, unix.ENOSYS
+	}
+	return sysFstat(t, args{a[0], a[2]})
+}

@@ -1,0 +1,171 @@
+package syscalls
+
+// Signal state: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2).
+//
+// Actions, masks and alternate stacks are recorded exactly as Linux records
+// them; delivery to handlers is not implemented yet, so a signal that would
+// run a handler is logged and takes its default action instead.
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/sentry/kernel"
+)
+
+func registerSignal(t *Table) {
+	t.add(unix.SYS_RT_SIGACTION, sysRtSigaction, "Sppu", 'd')
+	t.add(unix.SYS_RT_SIGPROCMASK, sysRtSigprocmask, "dppu", 'd')
+	t.add(unix.SYS_SIGALTSTACK, sysSigaltstack, "pp", 'd')
+}
+
+const sigsetSize = 8
+
+// unblockable are SIGKILL and SIGSTOP.
+const unblockable = 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+
+// sa_flags Linux knows (SA_* in signal.h); SA_UNSUPPORTED and others are
+// kept as given, as Linux keeps them.
+const saRestorer = 0x04000000
+
+// sysRtSigaction implements rt_sigaction(2).
+func sysRtSigaction(t *kernel.Task, a args) (uintptr, error) {
+	sig := int(int32(a[0]))
+	if a[3] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	if sig < 1 || sig > kernel.NumSignals {
+		return 0, unix.EINVAL
+	}
+	var act *kernel.SigAction
+	if a[1] != 0 {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+			return 0, unix.EINVAL
+		}
+		var b [32]byte
+		if _, err := t.CopyIn(a[1], b[:]); err != nil {
+			return 0, err
+		}
+		act = &kernel.SigAction{
+			Handler:  binary.LittleEndian.Uint64(b[0:]),
+			Flags:    binary.LittleEndian.Uint64(b[8:]),
+			Restorer: binary.LittleEndian.Uint64(b[16:]),
+			Mask:     binary.LittleEndian.Uint64(b[24:]) &^ unblockable,
+		}
+	}
+	// Read the old action first so a bad oldact pointer changes nothing.
+	old := t.ThreadGroup().SigAction(sig, nil)
+	if a[2] != 0 {
+		var b [32]byte
+		binary.LittleEndian.PutUint64(b[0:], old.Handler)
+		binary.LittleEndian.PutUint64(b[8:], old.Flags)
+		binary.LittleEndian.PutUint64(b[16:], old.Restorer)
+		binary.LittleEndian.PutUint64(b[24:], old.Mask)
+		if act != nil {
+			// Linux installs the new action before copying the old one
+			// out; a fault then still leaves the new action in place.
+			t.ThreadGroup().SigAction(sig, act)
+			act = nil
+		}
+		if _, err := t.CopyOut(a[2], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	if act != nil {
+		t.ThreadGroup().SigAction(sig, act)
+	}
+	return 0, nil
+}
+
+// sysRtSigprocmask implements rt_sigprocmask(2). SIGKILL and SIGSTOP are
+// silently left unblocked.
+func sysRtSigprocmask(t *kernel.Task, a args) (uintptr, error) {
+	how := int(int32(a[0]))
+	if a[3] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	old := t.SigMask
+	if a[1] != 0 {
+		var b [8]byte
+		if _, err := t.CopyIn(a[1], b[:]); err != nil {
+			return 0, err
+		}
+		set := binary.LittleEndian.Uint64(b[:])
+		var mask uint64
+		switch how {
+		case unix.SIG_BLOCK:
+			mask = old | set
+		case unix.SIG_UNBLOCK:
+			mask = old &^ set
+		case unix.SIG_SETMASK:
+			mask = set
+		default:
+			return 0, unix.EINVAL
+		}
+		t.SigMask = mask &^ unblockable
+	}
+	if a[2] != 0 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], old)
+		if _, err := t.CopyOut(a[2], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// stack_t flags and limits (sigaltstack(2)).
+const (
+	ssOnstack    = 1
+	ssDisable    = 2
+	ssAutodisarm = -1 << 31 // 1<<31 as an int32
+	minSigStack  = 2048
+)
+
+// sysSigaltstack implements sigaltstack(2). The task never runs on the
+// alternate stack yet, so SS_ONSTACK is never reported and changes are never
+// refused with EPERM.
+func sysSigaltstack(t *kernel.Task, a args) (uintptr, error) {
+	old := t.AltStack
+	if a[0] != 0 {
+		var b [24]byte
+		if _, err := t.CopyIn(a[0], b[:]); err != nil {
+			return 0, err
+		}
+		ss := kernel.SignalStack{
+			Sp:    binary.LittleEndian.Uint64(b[0:]),
+			Flags: int32(binary.LittleEndian.Uint32(b[8:])),
+			Size:  binary.LittleEndian.Uint64(b[16:]),
+		}
+		mode := ss.Flags &^ ssAutodisarm
+		switch mode {
+		case 0, ssOnstack:
+			if ss.Size < minSigStack {
+				return 0, unix.ENOMEM
+			}
+		case ssDisable:
+			ss.Sp, ss.Size = 0, 0
+		default:
+			return 0, unix.EINVAL
+		}
+		if mode == ssOnstack {
+			ss.Flags &^= ssOnstack // Linux stores SS_ONSTACK as 0
+		}
+		t.AltStack = ss
+	}
+	if a[1] != 0 {
+		var b [24]byte
+		flags := old.Flags
+		if old.Size == 0 {
+			flags = ssDisable
+		}
+		binary.LittleEndian.PutUint64(b[0:], old.Sp)
+		binary.LittleEndian.PutUint32(b[8:], uint32(flags))
+		binary.LittleEndian.PutUint64(b[16:], old.Size)
+		if _, err := t.CopyOut(a[1], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}

@@ -1,0 +1,192 @@
+package syscalls
+
+// Time: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
+// nanosleep(2), clock_nanosleep(2).
+//
+// Clocks are the host's. CPU-time clocks measure the application's own
+// instructions on the host; sentry time spent serving its syscalls is not
+// counted, a departure from Linux. Sleeps cannot be interrupted by signals yet.
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/sentry/kernel"
+)
+
+func registerTime(t *Table) {
+	t.add(unix.SYS_CLOCK_GETTIME, sysClockGettime, "dp", 'd')
+	t.add(unix.SYS_CLOCK_GETRES, sysClockGetres, "dp", 'd')
+	t.add(unix.SYS_GETTIMEOFDAY, sysGettimeofday, "pp", 'd')
+	t.add(unix.SYS_TIME, sysTime, "p", 'd')
+	t.add(unix.SYS_NANOSLEEP, sysNanosleep, "pp", 'd')
+	t.add(unix.SYS_CLOCK_NANOSLEEP, sysClockNanosleep, "dxpp", 'd')
+}
+
+func validClock(id int32) bool {
+	switch id {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID,
+		unix.CLOCK_THREAD_CPUTIME_ID, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_REALTIME_COARSE,
+		unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME, unix.CLOCK_REALTIME_ALARM,
+		unix.CLOCK_BOOTTIME_ALARM, unix.CLOCK_TAI:
+		return true
+	}
+	return false
+}
+
+// readClock returns the clock's value. The CPU-time clocks report the host
+// CPU time of the application's own instructions, as the platform accounts it.
+func readClock(t *kernel.Task, id int32) (unix.Timespec, error) {
+	if id == unix.CLOCK_PROCESS_CPUTIME_ID || id == unix.CLOCK_THREAD_CPUTIME_ID {
+		return unix.NsecToTimespec(t.CPUTime().Nanoseconds()), nil
+	}
+	var ts unix.Timespec
+	err := unix.ClockGettime(id, &ts)
+	return ts, err
+}
+
+func putTimespec(t *kernel.Task, addr uintptr, ts unix.Timespec) error {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(ts.Sec))
+	binary.LittleEndian.PutUint64(b[8:], uint64(ts.Nsec))
+	_, err := t.CopyOut(addr, b[:])
+	return err
+}
+
+func getTimespec(t *kernel.Task, addr uintptr) (unix.Timespec, error) {
+	var b [16]byte
+	if _, err := t.CopyIn(addr, b[:]); err != nil {
+		return unix.Timespec{}, err
+	}
+	ts := unix.Timespec{Sec: int64(binary.LittleEndian.Uint64(b[:])), Nsec: int64(binary.LittleEndian.Uint64(b[8:]))}
+	if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+		return ts, unix.EINVAL
+	}
+	return ts, nil
+}
+
+// sysClockGettime implements clock_gettime(2).
+func sysClockGettime(t *kernel.Task, a args) (uintptr, error) {
+	id := int32(a[0])
+	if !validClock(id) {
+		return 0, unix.EINVAL
+	}
+	ts, err := readClock(t, id)
+	if err != nil {
+		return 0, err
+	}
+	return 0, putTimespec(t, a[1], ts)
+}
+
+// sysClockGetres implements clock_getres(2); a NULL res is allowed.
+func sysClockGetres(t *kernel.Task, a args) (uintptr, error) {
+	id := int32(a[0])
+	if !validClock(id) {
+		return 0, unix.EINVAL
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGetres(id, &ts); err != nil {
+		return 0, err
+	}
+	if a[1] == 0 {
+		return 0, nil
+	}
+	return 0, putTimespec(t, a[1], ts)
+}
+
+// sysGettimeofday implements gettimeofday(2). The timezone, if asked for,
+// is UTC (the kernel's timezone is rarely set).
+func sysGettimeofday(t *kernel.Task, a args) (uintptr, error) {
+	if a[0] != 0 {
+		var ts unix.Timespec
+		unix.ClockGettime(unix.CLOCK_REALTIME, &ts)
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(ts.Sec))
+		binary.LittleEndian.PutUint64(b[8:], uint64(ts.Nsec/1000))
+		if _, err := t.CopyOut(a[0], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	if a[1] != 0 {
+		var z [8]byte
+		if _, err := t.CopyOut(a[1], z[:]); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// sysTime implements time(2).
+func sysTime(t *kernel.Task, a args) (uintptr, error) {
+	now := time.Now().Unix()
+	if a[0] != 0 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(now))
+		if _, err := t.CopyOut(a[0], b[:]); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(now), nil
+}
+
+// sleepUntil sleeps on clock id until the absolute time ts.
+func sleepUntil(id int32, ts unix.Timespec) {
+	for {
+		now, err := readHost(id)
+		if err != nil {
+			return
+		}
+		d := time.Duration(ts.Nano() - now.Nano())
+		if d <= 0 {
+			return
+		}
+		time.Sleep(d)
+	}
+}
+
+func readHost(id int32) (unix.Timespec, error) {
+	var ts unix.Timespec
+	err := unix.ClockGettime(id, &ts)
+	return ts, err
+}
+
+// sysNanosleep implements nanosleep(2) on CLOCK_MONOTONIC.
+func sysNanosleep(t *kernel.Task, a args) (uintptr, error) {
+	req, err := getTimespec(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	now, _ := readHost(unix.CLOCK_MONOTONIC)
+	sleepUntil(unix.CLOCK_MONOTONIC, unix.NsecToTimespec(now.Nano()+req.Nano()))
+	return 0, nil
+}
+
+// sysClockNanosleep implements clock_nanosleep(2): relative or TIMER_ABSTIME
+// sleeps on REALTIME, MONOTONIC, BOOTTIME and TAI. CPU-time clocks are
+// EINVAL here (Linux allows the process clock; rarely used).
+func sysClockNanosleep(t *kernel.Task, a args) (uintptr, error) {
+	id, flags := int32(a[0]), int(int32(a[1]))
+	switch id {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
+	case unix.CLOCK_THREAD_CPUTIME_ID:
+		return 0, unix.EINVAL
+	default:
+		if !validClock(id) {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.ENOTSUP
+	}
+	req, err := getTimespec(t, a[2])
+	if err != nil {
+		return 0, err
+	}
+	if flags&unix.TIMER_ABSTIME != 0 {
+		sleepUntil(id, req)
+		return 0, nil
+	}
+	now, _ := readHost(id)
+	sleepUntil(id, unix.NsecToTimespec(now.Nano()+req.Nano()))
+	return 0, nil
+}
