@@ -71,7 +71,7 @@ func sysFutex(t *kernel.Task, a args) (uintptr, error) {
 					clock = unix.CLOCK_REALTIME
 				}
 				now, _ := readHost(clock)
-				deadline = time.Now().Add(time.Duration(sec*1e9+nsec - now.Nano()))
+				deadline = time.Now().Add(time.Duration(sec*1e9 + nsec - now.Nano()))
 			}
 		}
 		return 0, ft.Wait(t.MemoryManager(), addr, val, bitset, deadline)

@@ -146,4 +146,3 @@ func (f *File) Release() {
 	unix.Munmap(f.mapping)
 	unix.Close(f.fd)
 }
-
