@@ -143,7 +143,11 @@ func (tbl *Table) traceLine(t *kernel.Task, nr uintptr, e *entry, a args, pre st
 	switch {
 	case err != nil:
 		errno, _ := err.(unix.Errno)
-		res = fmt.Sprintf("-1 %s (%s)", errnoName(errno), errno.Error())
+		msg := []byte(errno.Error())
+		if len(msg) > 0 && msg[0] >= 'a' && msg[0] <= 'z' {
+			msg[0] -= 'a' - 'A'
+		}
+		res = fmt.Sprintf("-1 %s (%s)", errnoName(errno), msg)
 	case e.ret == 'x':
 		res = fmt.Sprintf("%#x", ret)
 	case e.ret == '?':
@@ -160,4 +164,54 @@ func errnoName(e unix.Errno) string {
 		return n
 	}
 	return "E" + strconv.Itoa(int(e))
+}
+
+// siCodeName names common si_code values for strace's signal lines.
+func siCodeName(sig, code int) string {
+	switch {
+	case code == 0:
+		return "SI_USER"
+	case code == 0x80:
+		return "SI_KERNEL"
+	case unix.Signal(sig) == unix.SIGSEGV && code == 1:
+		return "SEGV_MAPERR"
+	case unix.Signal(sig) == unix.SIGSEGV && code == 2:
+		return "SEGV_ACCERR"
+	case unix.Signal(sig) == unix.SIGBUS && code == 2:
+		return "BUS_ADRERR"
+	case unix.Signal(sig) == unix.SIGFPE && code == 1:
+		return "FPE_INTDIV"
+	case unix.Signal(sig) == unix.SIGILL && code == 2:
+		return "ILL_ILLOPN"
+	}
+	return strconv.Itoa(code)
+}
+
+// Signal implements kernel.Tracer.
+func (tbl *Table) Signal(t *kernel.Task, sig, code int, addr uintptr) {
+	if tbl.strace == nil {
+		return
+	}
+	a := "NULL"
+	if addr != 0 {
+		a = fmt.Sprintf("%#x", addr)
+	}
+	name := unix.SignalName(unix.Signal(sig))
+	fmt.Fprintf(tbl.strace, "[pid %d] --- %s {si_signo=%s, si_code=%s, si_addr=%s} ---\n", t.TID(), name, name, siCodeName(sig, code), a)
+}
+
+// Exit implements kernel.Tracer.
+func (tbl *Table) Exit(t *kernel.Task, st kernel.ExitStatus) {
+	if tbl.strace == nil {
+		return
+	}
+	if st.Signo != 0 {
+		core := ""
+		if st.Core {
+			core = " (core dumped)"
+		}
+		fmt.Fprintf(tbl.strace, "[pid %d] +++ killed by %s%s +++\n", t.TID(), unix.SignalName(unix.Signal(st.Signo)), core)
+		return
+	}
+	fmt.Fprintf(tbl.strace, "[pid %d] +++ exited with %d +++\n", t.TID(), st.Code)
 }

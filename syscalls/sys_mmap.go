@@ -43,7 +43,12 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 	switch flags & mapTypeMask {
 	case unix.MAP_PRIVATE:
 		private = true
-	case unix.MAP_SHARED, unix.MAP_SHARED_VALIDATE:
+	case unix.MAP_SHARED:
+	case unix.MAP_SHARED_VALIDATE:
+		// Valid only for files; anonymous memory takes PRIVATE or SHARED.
+		if flags&unix.MAP_ANONYMOUS != 0 {
+			return 0, unix.EINVAL
+		}
 	default:
 		return 0, unix.EINVAL
 	}

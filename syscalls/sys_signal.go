@@ -18,6 +18,70 @@ func registerSignal(t *Table) {
 	t.add(unix.SYS_RT_SIGACTION, sysRtSigaction, "Sppu", 'd')
 	t.add(unix.SYS_RT_SIGPROCMASK, sysRtSigprocmask, "dppu", 'd')
 	t.add(unix.SYS_SIGALTSTACK, sysSigaltstack, "pp", 'd')
+	t.add(unix.SYS_RT_SIGPENDING, sysRtSigpending, "pu", 'd')
+	t.add(unix.SYS_KILL, sysKill, "dS", 'd')
+	t.add(unix.SYS_TKILL, sysTkill, "dS", 'd')
+	t.add(unix.SYS_TGKILL, sysTgkill, "ddS", 'd')
+}
+
+// sysRtSigpending implements rt_sigpending(2).
+func sysRtSigpending(t *kernel.Task, a args) (uintptr, error) {
+	if a[1] > sigsetSize {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], t.Pending())
+	_, err := t.CopyOut(a[0], b[:a[1]])
+	return 0, err
+}
+
+// sendToSelf checks a signal number and posts it to t (signal 0 only checks).
+func sendToSelf(t *kernel.Task, sig int) (uintptr, error) {
+	if sig < 0 || sig > kernel.NumSignals {
+		return 0, unix.EINVAL
+	}
+	if sig != 0 {
+		t.PostSignal(sig)
+	}
+	return 0, nil
+}
+
+// sysKill implements kill(2). The sandbox has one process so far: pid 0, -1,
+// the caller's pid and its process group (-pid) reach it; others are ESRCH.
+func sysKill(t *kernel.Task, a args) (uintptr, error) {
+	pid, sig := int(int32(a[0])), int(int32(a[1]))
+	me := t.ThreadGroup().PID()
+	if pid != 0 && pid != -1 && pid != me && pid != -me {
+		if sig < 0 || sig > kernel.NumSignals {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.ESRCH
+	}
+	return sendToSelf(t, sig)
+}
+
+// sysTkill implements tkill(2).
+func sysTkill(t *kernel.Task, a args) (uintptr, error) {
+	tid, sig := int(int32(a[0])), int(int32(a[1]))
+	if tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if tid != t.TID() {
+		return 0, unix.ESRCH
+	}
+	return sendToSelf(t, sig)
+}
+
+// sysTgkill implements tgkill(2).
+func sysTgkill(t *kernel.Task, a args) (uintptr, error) {
+	tgid, tid, sig := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
+	if tgid <= 0 || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	if tgid != t.ThreadGroup().PID() || tid != t.TID() {
+		return 0, unix.ESRCH
+	}
+	return sendToSelf(t, sig)
 }
 
 const sigsetSize = 8
@@ -103,7 +167,7 @@ func sysRtSigprocmask(t *kernel.Task, a args) (uintptr, error) {
 		default:
 			return 0, unix.EINVAL
 		}
-		t.SigMask = mask &^ unblockable
+		t.SetSigMask(mask &^ unblockable)
 	}
 	if a[2] != 0 {
 		var b [8]byte

@@ -69,6 +69,9 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	}
 	tbl := syscalls.New(syscalls.Options{Log: log, Strace: c.Strace})
 	k := kernel.New(p, mf, tbl, log)
+	if c.Strace != nil {
+		k.Tracer = tbl
+	}
 
 	var stdio []*vfs.FileDescription
 	for _, fd := range c.Stdio {

@@ -161,12 +161,13 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	st, err := boot.Run(cfg)
 	if err != nil {
-		if errors.Is(err, loader.ErrNoExec) {
-			fmt.Fprintf(stderr, "sbx: %s: cannot execute: %v\n", prog, errors.Unwrap(err))
-			return exitCannotExec
-		}
 		if errors.Is(err, kernel.ErrLoad) {
-			fmt.Fprintf(stderr, "sbx: %s: cannot load: %v\n", prog, err)
+			why := strings.TrimPrefix(err.Error(), kernel.ErrLoad.Error()+": ")
+			if errors.Is(err, loader.ErrNoExec) {
+				fmt.Fprintf(stderr, "sbx: %s: cannot execute: %s\n", prog, why)
+			} else {
+				fmt.Fprintf(stderr, "sbx: %s: cannot load: %s\n", prog, why)
+			}
 			return exitCannotExec
 		}
 		fmt.Fprintf(stderr, "sbx: sandbox failed: %v\n", err)

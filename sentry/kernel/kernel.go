@@ -30,12 +30,22 @@ type SyscallHandler interface {
 	Syscall(t *Task)
 }
 
+// Tracer is told of events strace shows besides syscalls.
+type Tracer interface {
+	// Signal reports a signal taking effect on t.
+	Signal(t *Task, sig, code int, addr uintptr)
+	// Exit reports the end of t's thread group.
+	Exit(t *Task, st ExitStatus)
+}
+
 // Kernel is one sandbox's kernel.
 type Kernel struct {
 	Platform platform.Platform
 	MemFile  *memfile.File
 	Syscalls SyscallHandler
-	Log      *slog.Logger
+	// Tracer, if not nil, is told of signals and exits.
+	Tracer Tracer
+	Log    *slog.Logger
 	// Hostname and Domainname are the sandbox's own, for uname(2).
 	Hostname, Domainname string
 	// Futexes is the futex table.

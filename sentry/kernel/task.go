@@ -171,8 +171,10 @@ type Task struct {
 	Creds Credentials
 	// Image describes the loaded program.
 	Image *loader.Image
-	// SigMask is the blocked signal set.
+	// SigMask is the blocked signal set (change it with SetSigMask).
 	SigMask uint64
+	// pending is the set of signals sent while blocked.
+	pending uint64
 	// AltStack is the alternate signal stack.
 	AltStack SignalStack
 	// ClearChildTID is set_tid_address's pointer.
@@ -276,8 +278,12 @@ func (t *Task) run() ExitStatus {
 	}
 	t.release()
 	t.tg.mu.Lock()
-	defer t.tg.mu.Unlock()
-	return t.tg.exit
+	st := t.tg.exit
+	t.tg.mu.Unlock()
+	if t.k.Tracer != nil {
+		t.k.Tracer.Exit(t, st)
+	}
+	return st
 }
 
 func (t *Task) release() {
@@ -297,24 +303,68 @@ func (t *Task) forceSignal(sig, code int, addr uintptr) {
 	}
 	t.k.Log.Debug("fatal signal", "tid", t.tid, "signal", unix.SignalName(unix.Signal(sig)),
 		"code", code, "addr", addr, "rip", t.regs.Rip)
+	if t.k.Tracer != nil {
+		t.k.Tracer.Signal(t, sig, code, addr)
+	}
 	t.killedBy(sig, coreSignal(sig))
 }
 
-// PostSignal sends sig to the task from the kernel (SIGPIPE on a broken
-// pipe). Ignored signals and those whose default action is to ignore vanish;
-// handlers cannot run yet (logged); otherwise the default action ends the
-// thread group.
+// PostSignal sends sig to the task (kill(2) of itself, SIGPIPE on a broken
+// pipe). A blocked signal stays pending until unblocked. Ignored signals and
+// those whose default action is to ignore vanish; handlers cannot run yet
+// (logged, and the signal is dropped); otherwise the default action ends the
+// thread group. Stop signals are treated as ignored until job control exists.
 func (t *Task) PostSignal(sig int) {
+	bit := uint64(1) << (sig - 1)
+	if t.SigMask&bit != 0 {
+		t.pending |= bit
+		return
+	}
+	t.act(sig, 0)
+}
+
+// SI_USER, the si_code of a signal sent by kill(2).
+const siUser = 0
+
+func (t *Task) act(sig, code int) {
 	act := t.tg.SigAction(sig, nil)
 	switch {
 	case act.Handler == SigIgn:
 	case act.Handler != SigDfl:
 		t.k.Log.Warn("signal handler delivery is not implemented; signal dropped",
 			"signal", unix.SignalName(unix.Signal(sig)))
-	case defaultIgnored(sig):
+	case defaultIgnored(sig), stopSignal(sig):
 	default:
+		if t.k.Tracer != nil {
+			t.k.Tracer.Signal(t, sig, code, 0)
+		}
 		t.killedBy(sig, coreSignal(sig))
 	}
+}
+
+// SetSigMask replaces the blocked set; pending signals it unblocks take
+// effect.
+func (t *Task) SetSigMask(mask uint64) {
+	t.SigMask = mask
+	if ready := t.pending &^ mask; ready != 0 {
+		for sig := 1; sig <= NumSignals && !t.exited; sig++ {
+			if ready&(1<<(sig-1)) != 0 {
+				t.pending &^= 1 << (sig - 1)
+				t.act(sig, siUser)
+			}
+		}
+	}
+}
+
+// Pending returns the set of pending signals.
+func (t *Task) Pending() uint64 { return t.pending }
+
+func stopSignal(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return true
+	}
+	return false
 }
 
 // defaultIgnored reports whether sig's default action is to ignore it.

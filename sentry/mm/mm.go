@@ -547,7 +547,11 @@ func (mm *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	}
 	if advice == MadvDontneed || advice == MadvFree {
 		// Private anonymous pages are discarded: later reads see zeroes.
+		// Shared anonymous memory keeps its contents (it is shmem in Linux).
 		for _, v := range mm.vmasIn(addr, end) {
+			if !v.private {
+				continue
+			}
 			s, e := max(v.start, addr), min(v.end, end)
 			mm.dropPages(s, e)
 		}
