@@ -1,0 +1,372 @@
+// Command bench compares the cost of running programs natively and inside sbx.
+//
+// It prints one row per benchmark, with the native result, one column per
+// sandbox platform (-platforms, comma separated), and the ratio sbx/native for
+// each platform:
+//
+//	benchmark                       native        ptrace     ratio
+//	getpid (ns/call)                 85.1        2101.3     24.7x
+//	busybox true (ms, median)         0.9          12.3     13.7x
+//
+// Usage, from the repository root (make bench does this after make build):
+//
+//	go run ./test/bench -sbx bin/sbx [-platforms ptrace] [-iterations N] [-runs N]
+//
+// To add a row, add an entry to benchmarks below: a name and a unit, the
+// native command, the sandboxed command (usually sbxRun of the native one),
+// and how a command is measured (selfReported or wallMedian). A benchmark that
+// needs a program built or a file present does that in prepare, which runs for
+// every row before anything is measured.
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed c/getpid.c
+var getpidSource []byte
+
+const busybox = "/bin/busybox"
+
+// warmups is how many times a wall-time command runs before it is timed.
+const warmups = 2
+
+// env is what the benchmarks share: flags and the programs prepare built.
+type env struct {
+	sbx        string // absolute path of the sbx binary
+	iterations int    // getpid loop iterations
+	runs       int    // timed runs of each wall-time command
+	timeout    time.Duration
+	tmp        string            // scratch directory, removed on exit
+	bins       map[string]string // programs built by prepare, by name
+}
+
+// A benchmark is one row of the table.
+type benchmark struct {
+	name string // what is measured, e.g. "getpid"
+	unit string // unit of the measurement, e.g. "ns/call"
+	// prepare, if set, checks what the benchmark needs and builds its
+	// programs. It runs for all benchmarks before any is measured.
+	prepare func(e *env) error
+	// native and sandboxed return the argv to measure natively and under
+	// the sbx platform.
+	native    func(e *env) []string
+	sandboxed func(e *env, platform string) []string
+	// measure runs argv and returns its cost in unit.
+	measure func(e *env, argv []string) (float64, error)
+}
+
+var benchmarks = []benchmark{
+	{
+		name:    "getpid",
+		unit:    "ns/call",
+		prepare: buildC("getpid", getpidSource),
+		native: func(e *env) []string {
+			return []string{e.bins["getpid"], strconv.Itoa(e.iterations)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRun(e, platform, e.bins["getpid"], strconv.Itoa(e.iterations))
+		},
+		measure: selfReported,
+	},
+	{
+		name:    "busybox true",
+		unit:    "ms, median",
+		prepare: needExecutable(busybox, "install busybox-static (make deps)"),
+		native: func(e *env) []string {
+			return []string{busybox, "true"}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRun(e, platform, busybox, "true")
+		},
+		measure: wallMedian,
+	},
+}
+
+func (b *benchmark) label() string { return b.name + " (" + b.unit + ")" }
+
+// sbxRun returns the argv that runs argv in a new sandbox on platform.
+func sbxRun(e *env, platform string, argv ...string) []string {
+	return append([]string{e.sbx, "run", "--platform=" + platform}, argv...)
+}
+
+// buildC returns a prepare function that compiles source, a C program, with
+// gcc -O2 -static into e.tmp, and records it in e.bins[name].
+func buildC(name string, source []byte) func(e *env) error {
+	return func(e *env) error {
+		if _, err := exec.LookPath("gcc"); err != nil {
+			return fmt.Errorf("gcc not found in $PATH; it is needed to build the %s benchmark (install gcc and libc6-dev, or run make deps)", name)
+		}
+		src := filepath.Join(e.tmp, name+".c")
+		if err := os.WriteFile(src, source, 0o644); err != nil {
+			return err
+		}
+		bin := filepath.Join(e.tmp, name)
+		if _, err := run(e, []string{"gcc", "-O2", "-static", "-o", bin, src}); err != nil {
+			return fmt.Errorf("building %s: %w", name, err)
+		}
+		e.bins[name] = bin
+		return nil
+	}
+}
+
+// needExecutable returns a prepare function that checks path is an
+// executable regular file, suggesting hint if it is not.
+func needExecutable(path, hint string) func(e *env) error {
+	return func(*env) error {
+		return checkExecutable(path, hint)
+	}
+}
+
+func checkExecutable(path, hint string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s not found: %s", path, hint)
+	case err != nil:
+		return fmt.Errorf("%v: %s", err, hint)
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not an executable file: %s", path, hint)
+	}
+	return nil
+}
+
+// selfReported runs argv once and returns the number at the start of the
+// last line of its standard output (for getpid, "<ns> ns/call").
+func selfReported(e *env, argv []string) (float64, error) {
+	out, err := run(e, argv)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	fields := strings.Fields(lines[len(lines)-1])
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("%s: no result on standard output", quote(argv))
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: cannot parse result %q: %v", quote(argv), lines[len(lines)-1], err)
+	}
+	return v, nil
+}
+
+// wallMedian runs argv warmups times untimed, then e.runs times timed, and
+// returns the median wall time in milliseconds.
+func wallMedian(e *env, argv []string) (float64, error) {
+	times := make([]float64, 0, e.runs)
+	for i := range warmups + e.runs {
+		start := time.Now()
+		if _, err := run(e, argv); err != nil {
+			return 0, err
+		}
+		if i >= warmups {
+			times = append(times, float64(time.Since(start))/float64(time.Millisecond))
+		}
+	}
+	return median(times), nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// run runs argv with no input and returns its standard output. If it fails,
+// the error holds the command line, how it ended, and all it printed.
+func run(e *env, argv []string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %v (see -timeout)", e.timeout)
+	}
+	if err != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "command failed: %s: %v", quote(argv), err)
+		for _, s := range []struct {
+			name string
+			buf  *bytes.Buffer
+		}{{"stdout", &stdout}, {"stderr", &stderr}} {
+			if s.buf.Len() == 0 {
+				fmt.Fprintf(&b, "\n--- %s: (empty)", s.name)
+			} else {
+				fmt.Fprintf(&b, "\n--- %s:\n%s", s.name, strings.TrimRight(s.buf.String(), "\n"))
+			}
+		}
+		return nil, errors.New(b.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+func quote(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return strings.Join(q, " ")
+}
+
+// table prints rows aligned: the label left-justified, numbers right-justified.
+type table struct {
+	labelWidth int
+	colWidths  []int
+}
+
+func (t *table) row(label string, cells []string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %-*s", t.labelWidth, label)
+	for i, c := range cells {
+		fmt.Fprintf(&b, "%*s", t.colWidths[i], c)
+	}
+	fmt.Println(strings.TrimRight(b.String(), " "))
+}
+
+func parsePlatforms(s string) ([]string, error) {
+	var ps []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if slices.Contains(ps, p) {
+			return nil, fmt.Errorf("-platforms: %q given twice", p)
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		return nil, errors.New("-platforms: no platform given")
+	}
+	return ps, nil
+}
+
+func main() {
+	if err := benchMain(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func benchMain() error {
+	sbx := flag.String("sbx", "bin/sbx", "path of the sbx `binary`")
+	platformsFlag := flag.String("platforms", "ptrace", "comma-separated sbx `platforms`, one column each")
+	iterations := flag.Int("iterations", 1000000, "getpid loop iterations")
+	runs := flag.Int("runs", 20, "timed runs of each wall-time benchmark, after 2 warm-ups")
+	timeout := flag.Duration("timeout", 3*time.Minute, "limit on each command's run time")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	}
+	if *iterations <= 0 || *runs <= 0 || *timeout <= 0 {
+		return errors.New("-iterations, -runs and -timeout must be positive")
+	}
+	platforms, err := parsePlatforms(*platformsFlag)
+	if err != nil {
+		return err
+	}
+
+	if err := checkExecutable(*sbx, "build it with make build, or pass -sbx PATH"); err != nil {
+		return fmt.Errorf("sbx binary: %w", err)
+	}
+	sbxPath, err := filepath.Abs(*sbx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "sbx-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	e := &env{
+		sbx:        sbxPath,
+		iterations: *iterations,
+		runs:       *runs,
+		timeout:    *timeout,
+		tmp:        tmp,
+		bins:       map[string]string{},
+	}
+
+	for i := range benchmarks {
+		if b := &benchmarks[i]; b.prepare != nil {
+			if err := b.prepare(e); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Columns: native, one per platform, then one ratio per platform.
+	t := &table{labelWidth: len("benchmark")}
+	for i := range benchmarks {
+		t.labelWidth = max(t.labelWidth, len(benchmarks[i].label()))
+	}
+	header := []string{"native"}
+	header = append(header, platforms...)
+	for _, p := range platforms {
+		if len(platforms) == 1 {
+			header = append(header, "ratio")
+		} else {
+			header = append(header, p+" ratio")
+		}
+	}
+	for i, h := range header {
+		w := 14 // room for a value such as 1234567.8
+		if i > len(platforms) {
+			w = 10 // room for a ratio such as 1234.5x
+		}
+		t.colWidths = append(t.colWidths, max(w, len(h)+4))
+	}
+	t.row("benchmark", header)
+
+	// Rows are printed as they finish, so a slow run shows progress.
+	for i := range benchmarks {
+		b := &benchmarks[i]
+		native, err := b.measure(e, b.native(e))
+		if err != nil {
+			return fmt.Errorf("%s, native: %w", b.name, err)
+		}
+		values := []float64{native}
+		for _, p := range platforms {
+			v, err := b.measure(e, b.sandboxed(e, p))
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", b.name, p, err)
+			}
+			values = append(values, v)
+		}
+		cells := make([]string, 0, len(header))
+		for _, v := range values {
+			cells = append(cells, strconv.FormatFloat(v, 'f', 1, 64))
+		}
+		for _, v := range values[1:] {
+			if native > 0 {
+				cells = append(cells, strconv.FormatFloat(v/native, 'f', 1, 64)+"x")
+			} else {
+				cells = append(cells, "n/a")
+			}
+		}
+		t.row(b.label(), cells)
+	}
+	return nil
+}
