@@ -1,9 +1,9 @@
-// Package vfs owns the sentry's file abstractions: file descriptions (an open
-// file with its status flags and reference count) and the per-process FD
-// table with close-on-exec. Filesystems implement FileDescriptionImpl.
-//
-// Mounts, dentries and path walks join this package with the filesystem work;
-// for now the only files are host FDs handed in (the standard streams).
+// Package vfs owns the sandbox's virtual filesystem: the mount namespace,
+// dentries (a cache of the directory tree), path resolution with Linux's
+// rules (symlinks, "..", mounts, trailing slashes, openat2's RESOLVE_ flags),
+// permission checks, file descriptions with offsets and status flags, and the
+// per-process FD table with close-on-exec. Filesystems implement Inode and
+// FileDescriptionImpl.
 //
 // It must not import the sentry, syscalls or runsc layers: application memory
 // is reached only through the UserMemory interface.
@@ -36,6 +36,37 @@ type FileDescriptionImpl interface {
 	Release()
 }
 
+// Positional is implemented by files that have a position (regular files,
+// directories): reads and writes go through Preadv/Pwritev at the file
+// description's offset, which the VFS keeps.
+type Positional interface {
+	Positional() bool
+}
+
+// NoIO answers every I/O call with EBADF or ENOTTY: embed it in files that
+// cannot be read or written.
+type NoIO struct{}
+
+func (NoIO) Readv([][]byte) (int, error)                      { return 0, unix.EBADF }
+func (NoIO) Writev([][]byte) (int, error)                     { return 0, unix.EBADF }
+func (NoIO) Preadv([][]byte, int64) (int, error)              { return 0, unix.EBADF }
+func (NoIO) Pwritev([][]byte, int64) (int, error)             { return 0, unix.EBADF }
+func (NoIO) Ioctl(UserMemory, uint, uintptr) (uintptr, error) { return 0, unix.EBADF }
+func (NoIO) Release()                                         {}
+
+// StatToUnix converts an inode's Stat into the stat(2) structure.
+func StatToUnix(i Inode) (unix.Stat_t, error) {
+	s, err := i.Stat()
+	if err != nil {
+		return unix.Stat_t{}, err
+	}
+	return unix.Stat_t{
+		Dev: s.Dev, Ino: s.Ino, Nlink: uint64(s.Nlink), Mode: s.Mode, Uid: s.UID, Gid: s.GID,
+		Rdev: s.Rdev, Size: s.Size, Blksize: s.Blksize, Blocks: s.Blocks,
+		Atim: s.Atime, Mtim: s.Mtime, Ctim: s.Ctime,
+	}, nil
+}
+
 // StatusFlags that F_SETFL may change (fcntl(2)).
 const settableFlags = unix.O_APPEND | unix.O_ASYNC | unix.O_DIRECT | unix.O_NOATIME | unix.O_NONBLOCK
 
@@ -44,14 +75,174 @@ type FileDescription struct {
 	Impl FileDescriptionImpl
 	refs atomic.Int64
 
-	mu sync.Mutex // guards flags
+	// vd is the file's place in the tree, when it has one.
+	vd VirtualDentry
+	// inode is the file's inode, when it has one.
+	inode Inode
+
+	mu sync.Mutex // guards flags, offset and dirents
 	// flags are the access mode and status flags (O_RDONLY, O_APPEND, ...).
 	flags int
+	// offset is the file position of positional files.
+	offset int64
+	// dirents is the directory listing getdents64 reads from, taken when
+	// the offset is 0.
+	dirents []Dirent
+}
+
+// VirtualDentry returns the file's place in the tree (zero if none).
+func (fd *FileDescription) VirtualDentry() VirtualDentry { return fd.vd }
+
+// Inode returns the file's inode, or nil.
+func (fd *FileDescription) Inode() Inode { return fd.inode }
+
+// SetInode records the inode and place of a file opened outside OpenAt.
+func (fd *FileDescription) SetInode(vd VirtualDentry, i Inode) { fd.vd, fd.inode = vd, i }
+
+// IsPath reports an O_PATH description.
+func (fd *FileDescription) IsPath() bool { return fd.Flags()&unix.O_PATH != 0 }
+
+func (fd *FileDescription) positional() bool {
+	p, ok := fd.Impl.(Positional)
+	return ok && p.Positional()
+}
+
+// Read reads into bufs at the file position (or from the stream).
+func (fd *FileDescription) Read(bufs [][]byte) (int, error) {
+	if fd.IsPath() || !fd.Readable() {
+		return 0, unix.EBADF
+	}
+	if !fd.positional() {
+		return fd.Impl.Readv(bufs)
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	n, err := fd.Impl.Preadv(bufs, fd.offset)
+	fd.offset += int64(n)
+	return n, err
+}
+
+// Write writes bufs at the file position, or at the end with O_APPEND.
+func (fd *FileDescription) Write(bufs [][]byte) (int, error) {
+	if fd.IsPath() || !fd.Writable() {
+		return 0, unix.EBADF
+	}
+	if !fd.positional() {
+		return fd.Impl.Writev(bufs)
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	if fd.flags&unix.O_APPEND != 0 {
+		st, err := fd.Impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		fd.offset = st.Size
+	}
+	n, err := fd.Impl.Pwritev(bufs, fd.offset)
+	fd.offset += int64(n)
+	return n, err
+}
+
+// Pread reads at off without moving the position.
+func (fd *FileDescription) Pread(bufs [][]byte, off int64) (int, error) {
+	if fd.IsPath() || !fd.Readable() {
+		return 0, unix.EBADF
+	}
+	if !fd.positional() {
+		return fd.Impl.Preadv(bufs, off)
+	}
+	return fd.Impl.Preadv(bufs, off)
+}
+
+// Pwrite writes at off without moving the position.
+func (fd *FileDescription) Pwrite(bufs [][]byte, off int64) (int, error) {
+	if fd.IsPath() || !fd.Writable() {
+		return 0, unix.EBADF
+	}
+	return fd.Impl.Pwritev(bufs, off)
+}
+
+// Seek implements lseek(2).
+func (fd *FileDescription) Seek(off int64, whence int) (int64, error) {
+	if fd.IsPath() {
+		return 0, unix.EBADF
+	}
+	if !fd.positional() {
+		return 0, unix.ESPIPE
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	var base int64
+	switch whence {
+	case unix.SEEK_SET:
+	case unix.SEEK_CUR:
+		base = fd.offset
+	case unix.SEEK_END, unix.SEEK_DATA, unix.SEEK_HOLE:
+		st, err := fd.Impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		if whence == unix.SEEK_END {
+			base = st.Size
+			break
+		}
+		if off < 0 || off >= st.Size {
+			return 0, unix.ENXIO
+		}
+		if whence == unix.SEEK_HOLE {
+			// Files are dense here: the only hole is at the end.
+			off = st.Size
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	n := base + off
+	if (off > 0 && n < base) || n < 0 {
+		return 0, unix.EINVAL
+	}
+	fd.offset = n
+	if n == 0 {
+		fd.dirents = nil
+	}
+	return n, nil
+}
+
+// ReadDir returns directory entries from the position on, at most max of
+// them, for getdents64; consume advances the position by how many the
+// caller used.
+func (fd *FileDescription) ReadDir(fill func(d Dirent, next int64) bool) error {
+	if fd.inode == nil || fd.IsPath() {
+		return unix.EBADF
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	if fd.dirents == nil || fd.offset == 0 {
+		ents, err := fd.inode.Readdir()
+		if err != nil {
+			return err
+		}
+		st, _ := fd.inode.Stat()
+		dots := []Dirent{{Name: ".", Ino: st.Ino, Type: DTypeOf(unix.S_IFDIR)}, {Name: "..", Ino: st.Ino, Type: DTypeOf(unix.S_IFDIR)}}
+		if p := fd.vd.Dentry; p != nil && p.parent != nil {
+			if pst, err := p.parent.inode.Stat(); err == nil {
+				dots[1].Ino = pst.Ino
+			}
+		}
+		fd.dirents = append(dots, ents...)
+	}
+	for fd.offset < int64(len(fd.dirents)) {
+		if !fill(fd.dirents[fd.offset], fd.offset+1) {
+			break
+		}
+		fd.offset++
+	}
+	return nil
 }
 
 // NewFileDescription returns a description holding one reference.
 func NewFileDescription(impl FileDescriptionImpl, flags int) *FileDescription {
-	fd := &FileDescription{Impl: impl, flags: flags &^ unix.O_CLOEXEC}
+	fd := &FileDescription{Impl: impl, flags: flags &^ (unix.O_CLOEXEC | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC)}
 	fd.refs.Store(1)
 	return fd
 }
