@@ -43,7 +43,7 @@ func registerFile(t *Table) {
 	t.add(unix.SYS_FCNTL, sysFcntl, "fdx", 'd')
 	t.add(unix.SYS_IOCTL, sysIoctl, "fxp", 'd')
 	t.add(unix.SYS_FSTAT, sysFstat, "fp", 'd')
-	t.add(unix.SYS_NEWFSTATAT, sysNewfstatat, "fspx", 'd')
+	t.add(unix.SYS_NEWFSTATAT, sysNewfstatatPath, "fspx", 'd')
 }
 
 func nofile(t *kernel.Task) int {
@@ -124,11 +124,16 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 	}
 	defer f.DecRef()
 	write := kind == ioWrite || kind == ioPwrite
-	if write && !f.Writable() || !write && !f.Readable() {
+	if f.IsPath() || write && !f.Writable() || !write && !f.Readable() {
 		return 0, unix.EBADF
 	}
 	if (kind == ioPread || kind == ioPwrite) && off < 0 {
 		return 0, unix.EINVAL
+	}
+	if i := f.Inode(); i != nil && !write {
+		if st, err := i.Stat(); err == nil && st.IsDir() {
+			return 0, unix.EISDIR
+		}
 	}
 	total := uint64(0)
 	for _, v := range iovs {
@@ -150,17 +155,20 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 	var n int
 	switch kind {
 	case ioRead:
-		n, err = f.Impl.Readv(bufs)
+		n, err = f.Read(bufs)
 	case ioWrite:
-		n, err = f.Impl.Writev(bufs)
+		n, err = f.Write(bufs)
 	case ioPread:
-		n, err = f.Impl.Preadv(bufs, off)
+		n, err = f.Pread(bufs, off)
 	case ioPwrite:
-		n, err = f.Impl.Pwritev(bufs, off)
+		n, err = f.Pwrite(bufs, off)
 	}
 	if err != nil {
 		if err == unix.EPIPE && write {
 			t.PostSignal(int(unix.SIGPIPE))
+		}
+		if n > 0 {
+			return uintptr(n), nil
 		}
 		return 0, err
 	}
@@ -170,9 +178,9 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 func doZero(f *vfs.FileDescription, kind ioKind, off int64) (uintptr, error) {
 	var err error
 	if kind == ioPread {
-		_, err = f.Impl.Preadv(nil, off)
+		_, err = f.Pread(nil, off)
 	} else {
-		_, err = f.Impl.Pwritev(nil, off)
+		_, err = f.Pwrite(nil, off)
 	}
 	return 0, err
 }
@@ -340,27 +348,11 @@ func sysFstat(t *kernel.Task, a args) (uintptr, error) {
 		return 0, err
 	}
 	defer f.DecRef()
-	st, err := f.Impl.Stat()
+	st, err := statOf(f)
 	if err != nil {
 		return 0, err
 	}
 	return 0, copyOutStat(t, a[1], &st)
 }
 
-// sysNewfstatat implements fstatat(2) for AT_EMPTY_PATH on a descriptor.
-// Path lookups need the VFS, which does not exist yet: they return ENOSYS.
-func sysNewfstatat(t *kernel.Task, a args) (uintptr, error) {
-	flags := int(int32(a[3]))
-	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT) != 0 {
-		return 0, unix.EINVAL
-	}
-	path, err := t.MemoryManager().CopyInString(a[1], unix.PathMax)
-	if err != nil {
-		return 0, err
-	}
-	if path != "" || flags&unix.AT_EMPTY_PATH == 0 {
-		t.Kernel().Log.Info("newfstatat on a path: no filesystem yet", "path", path)
-		return 0, unix.ENOSYS
-	}
-	return sysFstat(t, args{a[0], a[2]})
-}
+

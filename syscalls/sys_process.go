@@ -324,15 +324,28 @@ func sysSchedGetaffinity(t *kernel.Task, a args) (uintptr, error) {
 	return size, nil
 }
 
-// sysGetcwd implements the getcwd syscall: the result is the length including
-// the NUL. The working directory is "/" until the VFS exists.
+// sysGetcwd implements the getcwd syscall: the result is the length
+// including the NUL. A working directory outside the root is reported with
+// the "(unreachable)" prefix, as Linux does.
 func sysGetcwd(t *kernel.Task, a args) (uintptr, error) {
-	cwd := "/\x00"
-	if a[1] < uintptr(len(cwd)) {
+	cwd := "/"
+	if v := t.Kernel().VFS; v != nil {
+		fs := t.ThreadGroup().FS
+		p, ok := v.PathOf(fs.Root(), fs.Cwd())
+		if !ok {
+			p = "(unreachable)" + p
+		}
+		if fs.Cwd().Dentry.IsDead() {
+			return 0, unix.ENOENT
+		}
+		cwd = p
+	}
+	b := append([]byte(cwd), 0)
+	if a[1] < uintptr(len(b)) {
 		return 0, unix.ERANGE
 	}
-	if _, err := t.CopyOut(a[0], []byte(cwd)); err != nil {
+	if _, err := t.CopyOut(a[0], b); err != nil {
 		return 0, err
 	}
-	return uintptr(len(cwd)), nil
+	return uintptr(len(b)), nil
 }

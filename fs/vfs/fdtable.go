@@ -121,3 +121,62 @@ func (t *FDTable) RemoveAll() {
 		}
 	}
 }
+
+// CloseRange closes the descriptors in [first, last], or with cloexec only
+// marks them close-on-exec.
+func (t *FDTable) CloseRange(first, last int, cloexec bool) {
+	t.mu.Lock()
+	var closed []*FileDescription
+	for fd := first; fd <= last && fd < len(t.fds); fd++ {
+		if t.fds[fd].file == nil {
+			continue
+		}
+		if cloexec {
+			t.fds[fd].cloexec = true
+			continue
+		}
+		closed = append(closed, t.fds[fd].file)
+		t.fds[fd] = fdEntry{}
+	}
+	t.mu.Unlock()
+	for _, f := range closed {
+		f.DecRef()
+	}
+}
+
+// CloseOnExecAll closes every descriptor marked close-on-exec (execve).
+func (t *FDTable) CloseOnExecAll() {
+	t.mu.Lock()
+	var closed []*FileDescription
+	for fd := range t.fds {
+		if t.fds[fd].file != nil && t.fds[fd].cloexec {
+			closed = append(closed, t.fds[fd].file)
+			t.fds[fd] = fdEntry{}
+		}
+	}
+	t.mu.Unlock()
+	for _, f := range closed {
+		f.DecRef()
+	}
+}
+
+// Each calls fn for every open descriptor, in order.
+func (t *FDTable) Each(fn func(fd int, f *FileDescription, cloexec bool)) {
+	t.mu.Lock()
+	type ent struct {
+		fd int
+		e  fdEntry
+	}
+	var ents []ent
+	for fd, e := range t.fds {
+		if e.file != nil {
+			e.file.IncRef()
+			ents = append(ents, ent{fd, e})
+		}
+	}
+	t.mu.Unlock()
+	for _, x := range ents {
+		fn(x.fd, x.e.file, x.e.cloexec)
+		x.e.file.DecRef()
+	}
+}

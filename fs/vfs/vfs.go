@@ -665,3 +665,41 @@ type pathFile struct {
 }
 
 func (p *pathFile) Stat() (unix.Stat_t, error) { return StatToUnix(p.inode) }
+
+// PathOf returns the absolute path of vd as seen from root, with " (deleted)"
+// appended for an unlinked file; reachable is false when vd is not under
+// root.
+func (v *VFS) PathOf(root, vd VirtualDentry) (path string, reachable bool) {
+	var parts []string
+	deleted := vd.Dentry.IsDead()
+	for vd != root {
+		if vd.Dentry == vd.Mount.root {
+			if vd.Mount.parent == nil {
+				return joinAbs(parts), false
+			}
+			vd = vd.Mount.MountPoint()
+			continue
+		}
+		parts = append(parts, vd.Dentry.name)
+		vd = VirtualDentry{Mount: vd.Mount, Dentry: vd.Dentry.parent}
+		if vd.Dentry == nil {
+			return joinAbs(parts), false
+		}
+	}
+	p := joinAbs(parts)
+	if deleted {
+		p += " (deleted)"
+	}
+	return p, true
+}
+
+func joinAbs(rev []string) string {
+	if len(rev) == 0 {
+		return "/"
+	}
+	p := ""
+	for i := len(rev) - 1; i >= 0; i-- {
+		p += "/" + rev[i]
+	}
+	return p
+}

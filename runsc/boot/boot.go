@@ -14,7 +14,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/devfs"
 	"sbx/fs/host"
+	"sbx/fs/overlay"
+	"sbx/fs/tmpfs"
 	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/platform/ptrace"
@@ -69,6 +72,9 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	}
 	tbl := syscalls.New(syscalls.Options{Log: log, Strace: c.Strace})
 	k := kernel.New(p, mf, tbl, log)
+	if k.VFS, err = buildVFS(mf, nil); err != nil {
+		return kernel.ExitStatus{}, fmt.Errorf("building the filesystem: %w", err)
+	}
 	if c.Strace != nil {
 		k.Tracer = tbl
 	}
@@ -83,6 +89,49 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	})
 	tbl.LogSummary()
 	return st, err
+}
+
+// buildVFS makes the sandbox's mount namespace: root is an overlay of a tmpfs
+// upper layer on lower (or a bare tmpfs when lower is nil), with the
+// sentry's own /dev and /tmp mounted on top.
+func buildVFS(mf *memfile.File, lower vfs.Inode) (*vfs.VFS, error) {
+	_, upperRoot := tmpfs.New(mf, 0o755, vfs.Owner{})
+	var root *vfs.Dentry
+	fstype := "tmpfs"
+	if lower != nil {
+		root = overlay.New(upperRoot.Inode(), lower)
+		fstype = "overlay"
+	} else {
+		root = upperRoot
+		for _, d := range []string{"dev", "tmp", "proc", "sys", "etc"} {
+			if _, err := root.Inode().Mkdir(d, unix.S_IFDIR|0o755, vfs.Owner{}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ns := vfs.NewMountNamespace(root, fstype, "none", false)
+	v := &vfs.VFS{NS: ns}
+	ctx := &vfs.Context{Creds: &vfs.Creds{}, Root: ns.Root(), Cwd: ns.Root()}
+	mountAt := func(path string, d *vfs.Dentry, fstype string) error {
+		vd, err := v.Resolve(ctx, ns.Root(), path, vfs.Resolve{})
+		if err != nil {
+			return fmt.Errorf("mount point %s: %w", path, err)
+		}
+		_, err = ns.Mount(vd, d, fstype, fstype, false)
+		return err
+	}
+	dev, err := devfs.New(mf)
+	if err != nil {
+		return nil, err
+	}
+	if err := mountAt("/dev", dev, "devtmpfs"); err != nil {
+		return nil, err
+	}
+	_, tmp := tmpfs.New(mf, 0o1777, vfs.Owner{})
+	if err := mountAt("/tmp", tmp, "tmpfs"); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // dupHostFile wraps a duplicate of a host FD, or returns nil if it is closed.

@@ -48,6 +48,8 @@ type Kernel struct {
 	Log    *slog.Logger
 	// Hostname and Domainname are the sandbox's own, for uname(2).
 	Hostname, Domainname string
+	// VFS is the sandbox's filesystem (nil when it has none).
+	VFS *vfs.VFS
 	// Futexes is the futex table.
 	Futexes *FutexTable
 	// StartTime is when the kernel booted, for CLOCK_BOOTTIME-like answers.
@@ -102,6 +104,8 @@ type ProcessOptions struct {
 	// from here on), as files.
 	Stdio []*vfs.FileDescription
 	Creds Credentials
+	// Cwd is the initial working directory ("/" if empty).
+	Cwd string
 }
 
 // ErrLoad wraps errors that stop the program from being loaded at all.
@@ -137,6 +141,19 @@ func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
 		return nil, fmt.Errorf("creating address space: %w", err)
 	}
 	tg := newThreadGroup(k)
+	if k.VFS != nil {
+		root := k.VFS.NS.Root()
+		tg.FS.root, tg.FS.cwd = root, root
+		if o.Cwd != "" && o.Cwd != "/" {
+			ctx := &vfs.Context{Creds: &vfs.Creds{UID: o.Creds.EUID, GID: o.Creds.EGID}, Root: root, Cwd: root}
+			cwd, err := k.VFS.Resolve(ctx, root, o.Cwd, vfs.Resolve{})
+			if err != nil {
+				m.Release()
+				return nil, fmt.Errorf("%w: working directory %s: %w", ErrLoad, o.Cwd, err)
+			}
+			tg.FS.cwd = cwd
+		}
+	}
 	for i, f := range o.Stdio {
 		if f != nil {
 			tg.FDTable.SetFD(i, f, false, int(tg.Limit(RlimitNofile).Cur))

@@ -16,6 +16,7 @@ import (
 type Credentials struct {
 	RUID, EUID, SUID uint32
 	RGID, EGID, SGID uint32
+	Groups           []uint32
 }
 
 // Resource limit numbers, from asm-generic/resource.h.
@@ -89,6 +90,57 @@ type SignalStack struct {
 	Size  uint64
 }
 
+// FSContext is a process's root, working directory and umask.
+type FSContext struct {
+	mu sync.Mutex // guards root, cwd and umask
+	root, cwd vfs.VirtualDentry
+	umask     uint32
+}
+
+// Root returns the root directory.
+func (f *FSContext) Root() vfs.VirtualDentry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.root
+}
+
+// Cwd returns the working directory.
+func (f *FSContext) Cwd() vfs.VirtualDentry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cwd
+}
+
+// SetCwd changes the working directory.
+func (f *FSContext) SetCwd(vd vfs.VirtualDentry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cwd = vd
+}
+
+// SetRoot changes the root directory (chroot).
+func (f *FSContext) SetRoot(vd vfs.VirtualDentry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.root = vd
+}
+
+// SwapUmask sets the umask and returns the old one.
+func (f *FSContext) SwapUmask(m uint32) uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := f.umask
+	f.umask = m & 0o777
+	return old
+}
+
+// Umask returns the umask.
+func (f *FSContext) Umask() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.umask
+}
+
 // ThreadGroup is a process.
 type ThreadGroup struct {
 	k      *Kernel
@@ -97,6 +149,8 @@ type ThreadGroup struct {
 
 	// FDTable is the process's descriptor table.
 	FDTable *vfs.FDTable
+	// FS is the process's root, working directory and umask.
+	FS *FSContext
 
 	mu sync.Mutex // guards limits, actions, exit
 	// limits are the resource limits.
@@ -109,7 +163,7 @@ type ThreadGroup struct {
 }
 
 func newThreadGroup(k *Kernel) *ThreadGroup {
-	return &ThreadGroup{k: k, FDTable: &vfs.FDTable{}, limits: defaultLimits}
+	return &ThreadGroup{k: k, FDTable: &vfs.FDTable{}, FS: &FSContext{umask: 0o022}, limits: defaultLimits}
 }
 
 // PID is the thread group's id in the sandbox's PID namespace.
@@ -210,6 +264,19 @@ func (t *Task) SetName(n string) {
 		n = n[:15]
 	}
 	t.name = n
+}
+
+// FSCreds returns the task's filesystem credentials.
+func (t *Task) FSCreds() *vfs.Creds {
+	return &vfs.Creds{UID: t.Creds.EUID, GID: t.Creds.EGID, Groups: t.Creds.Groups}
+}
+
+// VFSContext returns the context of a VFS operation made by the task.
+func (t *Task) VFSContext() *vfs.Context {
+	fs := t.tg.FS
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return &vfs.Context{Creds: t.FSCreds(), Root: fs.root, Cwd: fs.cwd, Umask: fs.umask}
 }
 
 // CPUTime is the CPU time the task's application code has used.
