@@ -92,7 +92,7 @@ type SignalStack struct {
 
 // FSContext is a process's root, working directory and umask.
 type FSContext struct {
-	mu sync.Mutex // guards root, cwd and umask
+	mu        sync.Mutex // guards root, cwd and umask
 	root, cwd vfs.VirtualDentry
 	umask     uint32
 }

@@ -66,6 +66,9 @@ const (
 	// maxArgBytes bounds argv plus envp, as Linux's limit of a quarter of
 	// the stack rlimit does for the default 8 MiB stack.
 	maxArgBytes = 2 << 20
+	// maxArgStrlen is MAX_ARG_STRLEN: one string, with its NUL, is at most
+	// 32 pages.
+	maxArgStrlen = 32 * 4096
 )
 
 // Image is a loaded program.
@@ -250,11 +253,11 @@ func (s *stackWriter) pushString(str string) uintptr {
 
 func buildStack(m *mm.MemoryManager, top uintptr, f *elf.File, o Options, img *Image) (uintptr, error) {
 	total := 0
-	for _, a := range o.Argv {
-		total += len(a) + 1
-	}
-	for _, e := range o.Envv {
-		total += len(e) + 1
+	for _, a := range append(o.Argv[:len(o.Argv):len(o.Argv)], o.Envv...) {
+		if len(a)+1 > maxArgStrlen {
+			return 0, unix.E2BIG
+		}
+		total += len(a) + 1 + 8 // the string and its pointer
 	}
 	if total > maxArgBytes {
 		return 0, unix.E2BIG

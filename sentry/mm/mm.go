@@ -225,6 +225,9 @@ func (mm *MemoryManager) dropPages(start, end uintptr) {
 
 // removeRange deletes every mapping in [start, end).
 func (mm *MemoryManager) removeRange(start, end uintptr) {
+	if start >= end {
+		return
+	}
 	mm.split(start)
 	mm.split(end)
 	for _, v := range mm.vmasIn(start, end) {
@@ -322,7 +325,9 @@ func (mm *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name}
 	mm.vmas.ReplaceOrInsert(v)
 	if o.Populate {
-		mm.populateLocked(v, addr, addr+length, true)
+		// MAP_POPULATE is best effort: pages it cannot fill now fault in
+		// later (or fail then).
+		_ = mm.populateLocked(v, addr, addr+length, true)
 	}
 	return addr, nil
 }
@@ -533,11 +538,14 @@ func (mm *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 		return unix.EINVAL
 	}
 	l, ok := pageUp(length)
-	if !ok || addr > mm.maxAddr || l > mm.maxAddr-addr {
+	if !ok || addr+l < addr {
 		return unix.EINVAL
 	}
 	if l == 0 {
 		return nil
+	}
+	if addr > mm.maxAddr || l > mm.maxAddr-addr {
+		return unix.ENOMEM // outside the address space
 	}
 	end := addr + l
 	mm.mu.Lock()
