@@ -22,6 +22,7 @@ const maxRW = 0x7ffff000
 
 // FIOCLEX and FIONCLEX, from asm-generic/ioctls.h.
 const (
+	fionread = 0x541b
 	fionclex = 0x5450
 	fioclex  = 0x5451
 )
@@ -36,6 +37,10 @@ func registerFile(t *Table) {
 	t.add(unix.SYS_WRITEV, sysWritev, "fpd", 'd')
 	t.add(unix.SYS_PREAD64, sysPread64, "fBud", 'd')
 	t.add(unix.SYS_PWRITE64, sysPwrite64, "fbud", 'd')
+	t.add(unix.SYS_PREADV, sysPreadv, "fpdd", 'd')
+	t.add(unix.SYS_PWRITEV, sysPwritev, "fpdd", 'd')
+	t.add(unix.SYS_PREADV2, sysPreadv2, "fpddx", 'd')
+	t.add(unix.SYS_PWRITEV2, sysPwritev2, "fpddx", 'd')
 	t.add(unix.SYS_CLOSE, sysClose, "f", 'd')
 	t.add(unix.SYS_DUP, sysDup, "f", 'd')
 	t.add(unix.SYS_DUP2, sysDup2, "ff", 'd')
@@ -223,9 +228,70 @@ func sysReadv(t *kernel.Task, a args) (uintptr, error) { return vectorIO(t, a, i
 // sysWritev implements writev(2).
 func sysWritev(t *kernel.Task, a args) (uintptr, error) { return vectorIO(t, a, ioWrite) }
 
+func vectorIOAt(t *kernel.Task, a args, kind ioKind, off int64) (uintptr, error) {
+	fd := int(int32(a[0]))
+	if _, err := t.ThreadGroup().FDTable.CloseOnExec(fd); err != nil {
+		return 0, err
+	}
+	iovs, err := readIovecs(t, a[1], int(int32(a[2])))
+	if err != nil {
+		return 0, err
+	}
+	return doIO(t, fd, iovs, kind, off)
+}
+
+// sysPreadv implements preadv(2).
+func sysPreadv(t *kernel.Task, a args) (uintptr, error) {
+	return vectorIOAt(t, a, ioPread, int64(a[3]))
+}
+
+// sysPwritev implements pwritev(2).
+func sysPwritev(t *kernel.Task, a args) (uintptr, error) {
+	return vectorIOAt(t, a, ioPwrite, int64(a[3]))
+}
+
+// RWF_* flags of preadv2(2)/pwritev2(2).
+const (
+	rwfHipri  = 1
+	rwfDsync  = 2
+	rwfSync   = 4
+	rwfNowait = 8
+	rwfAppend = 16
+)
+
+// sysPreadv2 implements preadv2(2): offset -1 uses the file position;
+// RWF_HIPRI, RWF_DSYNC and RWF_SYNC change nothing here.
+func sysPreadv2(t *kernel.Task, a args) (uintptr, error) {
+	if a[5]&^(rwfHipri|rwfDsync|rwfSync) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if int64(a[3]) == -1 {
+		return vectorIO(t, a, ioRead)
+	}
+	return vectorIOAt(t, a, ioPread, int64(a[3]))
+}
+
+// sysPwritev2 implements pwritev2(2).
+func sysPwritev2(t *kernel.Task, a args) (uintptr, error) {
+	if a[5]&^(rwfHipri|rwfDsync|rwfSync|rwfAppend) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if int64(a[3]) == -1 || a[5]&rwfAppend != 0 {
+		return vectorIO(t, a, ioWrite)
+	}
+	return vectorIOAt(t, a, ioPwrite, int64(a[3]))
+}
+
 // sysClose implements close(2).
 func sysClose(t *kernel.Task, a args) (uintptr, error) {
-	return 0, t.ThreadGroup().FDTable.Remove(int(int32(a[0])))
+	tbl := t.ThreadGroup().FDTable
+	f, err := tbl.Get(int(int32(a[0])))
+	if err != nil {
+		return 0, err
+	}
+	closeFile(t, f)
+	f.DecRef()
+	return 0, tbl.Remove(int(int32(a[0])))
 }
 
 // sysDup implements dup(2).
@@ -310,6 +376,8 @@ func sysFcntl(t *kernel.Task, a args) (uintptr, error) {
 	case unix.F_SETFL:
 		f.SetStatusFlags(int(int32(arg)))
 		return 0, nil
+	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
+		return fcntlLock(t, f, cmd, arg)
 	}
 	t.Kernel().Log.Info("fcntl command not implemented", "cmd", cmd)
 	return 0, unix.EINVAL
@@ -331,6 +399,27 @@ func sysIoctl(t *kernel.Task, a args) (uintptr, error) {
 		return 0, tbl.SetCloseOnExec(fd, true)
 	case fionclex:
 		return 0, tbl.SetCloseOnExec(fd, false)
+	case fionread:
+		// For regular files: the bytes between the position and the end.
+		if i := f.Inode(); i != nil {
+			st, err := i.Stat()
+			if err != nil {
+				return 0, err
+			}
+			if st.IsRegular() {
+				pos, _ := f.Seek(0, unix.SEEK_CUR)
+				var b [4]byte
+				binary.LittleEndian.PutUint32(b[:], uint32(max(st.Size-pos, 0)))
+				_, err := t.CopyOut(a[2], b[:])
+				return 0, err
+			}
+			if st.IsDir() {
+				return 0, unix.ENOTTY
+			}
+		}
+	}
+	if f.IsPath() {
+		return 0, unix.EBADF
 	}
 	return f.Impl.Ioctl(t.MemoryManager(), req, a[2])
 }
@@ -354,5 +443,3 @@ func sysFstat(t *kernel.Task, a args) (uintptr, error) {
 	}
 	return 0, copyOutStat(t, a[1], &st)
 }
-
-

@@ -543,7 +543,9 @@ func doMkdir(t *kernel.Task, dirfd int, addr uintptr, mode uint32) (uintptr, err
 }
 
 // sysMkdir implements mkdir(2).
-func sysMkdir(t *kernel.Task, a args) (uintptr, error) { return doMkdir(t, unix.AT_FDCWD, a[0], uint32(a[1])) }
+func sysMkdir(t *kernel.Task, a args) (uintptr, error) {
+	return doMkdir(t, unix.AT_FDCWD, a[0], uint32(a[1]))
+}
 
 // sysMkdirat implements mkdirat(2).
 func sysMkdirat(t *kernel.Task, a args) (uintptr, error) {
@@ -869,6 +871,9 @@ func sysUtimensat(t *kernel.Task, a args) (uintptr, error) {
 		return 0, nil
 	}
 	if a[1] == 0 {
+		if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+			return 0, unix.EINVAL
+		}
 		if int32(a[0]) == unix.AT_FDCWD {
 			return 0, unix.EFAULT
 		}

@@ -88,6 +88,15 @@ type FileDescription struct {
 	// dirents is the directory listing getdents64 reads from, taken when
 	// the offset is 0.
 	dirents []Dirent
+	// onRelease run when the last reference goes (lock cleanup).
+	onRelease []func()
+}
+
+// OnRelease registers fn to run when the description is released.
+func (fd *FileDescription) OnRelease(fn func()) {
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	fd.onRelease = append(fd.onRelease, fn)
 }
 
 // VirtualDentry returns the file's place in the tree (zero if none).
@@ -155,10 +164,18 @@ func (fd *FileDescription) Pread(bufs [][]byte, off int64) (int, error) {
 	return fd.Impl.Preadv(bufs, off)
 }
 
-// Pwrite writes at off without moving the position.
+// Pwrite writes at off without moving the position. With O_APPEND the data
+// goes to the end of the file regardless of off, as Linux does.
 func (fd *FileDescription) Pwrite(bufs [][]byte, off int64) (int, error) {
 	if fd.IsPath() || !fd.Writable() {
 		return 0, unix.EBADF
+	}
+	if fd.positional() && fd.Flags()&unix.O_APPEND != 0 {
+		st, err := fd.Impl.Stat()
+		if err != nil {
+			return 0, err
+		}
+		off = st.Size
 	}
 	return fd.Impl.Pwritev(bufs, off)
 }
@@ -253,6 +270,13 @@ func (fd *FileDescription) IncRef() { fd.refs.Add(1) }
 // DecRef drops a reference, releasing the file with the last one.
 func (fd *FileDescription) DecRef() {
 	if fd.refs.Add(-1) == 0 {
+		fd.mu.Lock()
+		hooks := fd.onRelease
+		fd.onRelease = nil
+		fd.mu.Unlock()
+		for _, h := range hooks {
+			h()
+		}
 		fd.Impl.Release()
 	}
 }

@@ -205,6 +205,7 @@ func (v *VFS) openResolved(ctx *Context, vd VirtualDentry, flags int, created bo
 		}
 		fd := NewFileDescription(&pathFile{inode: vd.Dentry.inode}, unix.O_PATH|(flags&(unix.O_DIRECTORY|unix.O_NOFOLLOW)))
 		fd.vd = vd
+		fd.inode = vd.Dentry.inode
 		return fd, nil
 	}
 	if acc == unix.O_ACCMODE {
@@ -315,6 +316,8 @@ func (v *VFS) MknodAt(ctx *Context, start VirtualDentry, path string, mode uint3
 		if !ctx.Creds.Privileged() {
 			return unix.EPERM
 		}
+	case unix.S_IFDIR:
+		return unix.EPERM
 	default:
 		return unix.EINVAL
 	}
@@ -516,8 +519,8 @@ func (v *VFS) RenameAt(ctx *Context, oldStart VirtualDentry, oldPath string, new
 	if derr != nil && derr != unix.ENOENT {
 		return derr
 	}
-	if derr == nil && dst.Dentry == src.Dentry {
-		return nil // the same file: nothing to do
+	if derr == nil && (dst.Dentry == src.Dentry || dst.Dentry.inode == src.Dentry.inode) {
+		return nil // the same file (or two links to it): nothing to do
 	}
 	if err := mayDelete(ctx, ow.parent, src.Dentry.inode); err != nil {
 		return err

@@ -109,6 +109,9 @@ func (r *resolver) isRoot(vd VirtualDentry) bool {
 
 // stepDotDot moves to the parent of vd, crossing mounts, never above root.
 func (r *resolver) stepDotDot(vd VirtualDentry) (VirtualDentry, error) {
+	if r.beneath && vd == r.start {
+		return vd, unix.EXDEV
+	}
 	if r.isRoot(vd) {
 		return vd, nil
 	}

@@ -57,6 +57,8 @@ type Kernel struct {
 
 	mu      sync.Mutex // guards nextTID
 	nextTID int
+
+	memfd memfdFS
 }
 
 // New returns a kernel on the given platform and memory file.
