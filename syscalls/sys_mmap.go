@@ -2,13 +2,14 @@ package syscalls
 
 // Memory: mmap(2), munmap(2), mprotect(2), mremap(2), brk(2), madvise(2).
 //
-// Only anonymous memory exists yet: a file mapping of a descriptor returns
-// ENODEV (the standard streams cannot be mapped, as for a tty on Linux).
+// Files that can be mapped (tmpfs, and host files through their page cache)
+// are mapped page by page; others (the standard streams) give ENODEV.
 // MAP_SHARED anonymous memory behaves as private until fork exists.
 
 import (
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/sentry/kernel"
 	"sbx/sentry/mm"
@@ -21,6 +22,23 @@ func registerMmap(t *Table) {
 	t.add(unix.SYS_MREMAP, sysMremap, "xuuxx", 'x')
 	t.add(unix.SYS_BRK, sysBrk, "x", 'x')
 	t.add(unix.SYS_MADVISE, sysMadvise, "xud", 'd')
+	t.add(unix.SYS_MSYNC, sysMsync, "xux", 'd')
+	t.add(unix.SYS_MINCORE, sysMincore, "xup", 'd')
+}
+
+// sysMsync implements msync(2).
+func sysMsync(t *kernel.Task, a args) (uintptr, error) {
+	return 0, t.MemoryManager().Msync(a[0], a[1], int(int32(a[2])))
+}
+
+// sysMincore implements mincore(2).
+func sysMincore(t *kernel.Task, a args) (uintptr, error) {
+	vec, err := t.MemoryManager().Mincore(a[0], a[1])
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.CopyOut(a[2], vec)
+	return 0, err
 }
 
 const protAll = unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
@@ -58,19 +76,10 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 	if off&(mm.PageSize-1) != 0 {
 		return 0, unix.EINVAL
 	}
-	if flags&unix.MAP_ANONYMOUS == 0 {
-		f, err := t.ThreadGroup().FDTable.Get(fd)
-		if err != nil {
-			return 0, err
-		}
-		f.DecRef()
-		// No file in the sandbox can be mapped yet.
-		return 0, unix.ENODEV
-	}
 	if flags&unix.MAP_HUGETLB != 0 {
 		return 0, unix.EINVAL // no huge page pool in the sandbox
 	}
-	return t.MemoryManager().MMap(mm.MMapOpts{
+	opts := mm.MMapOpts{
 		Addr:      addr,
 		Length:    length,
 		Perms:     protAccess(prot),
@@ -79,7 +88,55 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 		NoReplace: flags&unix.MAP_FIXED_NOREPLACE != 0, // wins over MAP_FIXED, as in Linux
 		GrowsDown: flags&unix.MAP_GROWSDOWN != 0,
 		Populate:  flags&unix.MAP_POPULATE != 0,
-	})
+	}
+	if flags&unix.MAP_ANONYMOUS == 0 {
+		f, err := t.ThreadGroup().FDTable.Get(fd)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		if err := fileMapping(t, f, &opts, int64(off)); err != nil {
+			return 0, err
+		}
+	}
+	return t.MemoryManager().MMap(opts)
+}
+
+// mappableFile is implemented by open files that can be mapped.
+type mappableFile interface {
+	Mappable() vfs.Mappable
+}
+
+// fileMapping fills in a file mapping's options after mmap(2)'s checks:
+// the file must be open for reading, and for writing too if the mapping is
+// shared and writable.
+func fileMapping(t *kernel.Task, f *vfs.FileDescription, o *mm.MMapOpts, off int64) error {
+	if f.IsPath() {
+		return unix.EBADF
+	}
+	mf, ok := f.Impl.(mappableFile)
+	if !ok {
+		return unix.ENODEV
+	}
+	if !f.Readable() {
+		return unix.EACCES
+	}
+	if !o.Private {
+		writable := f.Writable() && f.Flags()&unix.O_APPEND == 0
+		if o.Perms.Write && !writable {
+			return unix.EACCES
+		}
+		o.NoWrite = !writable
+	}
+	if off < 0 || off+int64(o.Length) < off {
+		return unix.EOVERFLOW
+	}
+	o.Mappable = mf.Mappable()
+	o.Offset = off
+	if vd := f.VirtualDentry(); vd.Ok() && t.Kernel().VFS != nil {
+		o.Name, _ = t.Kernel().VFS.PathOf(t.ThreadGroup().FS.Root(), vd)
+	}
+	return nil
 }
 
 // sysMunmap implements munmap(2).

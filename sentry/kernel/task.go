@@ -330,13 +330,13 @@ func (t *Task) run() ExitStatus {
 		case platform.EventSyscall:
 			t.k.Syscalls.Syscall(t)
 		case platform.EventFault:
-			code, err := t.mm.HandleFault(ev.Addr)
+			f, err := t.mm.HandleFault(ev.Addr)
 			if err != nil {
 				// Out of memory file: Linux's OOM answer is SIGKILL.
 				t.k.Log.Warn("cannot populate page", "addr", ev.Addr, "err", err)
 				t.killedBy(int(unix.SIGKILL), false)
-			} else if code != 0 {
-				t.forceSignal(ev.Signo, code, ev.Addr)
+			} else if f.Signo != 0 {
+				t.forceSignal(f.Signo, f.Code, ev.Addr)
 			}
 		case platform.EventSignal:
 			t.forceSignal(ev.Signo, ev.Code, ev.Addr)

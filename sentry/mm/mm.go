@@ -24,6 +24,7 @@ import (
 	"github.com/google/btree"
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/sentry/memfile"
 )
@@ -52,13 +53,24 @@ type vma struct {
 	perms      platform.Access
 	private    bool
 	growsDown  bool
-	// name is shown in /proc/[pid]/maps: "[heap]", "[stack]" or "".
+	// name is shown in /proc/[pid]/maps: "[heap]", "[stack]", a file's
+	// path, or "".
 	name string
+	// mappable backs a file mapping (nil for anonymous memory); fileOff is
+	// the file offset of start.
+	mappable vfs.Mappable
+	fileOff  int64
+	// noWrite forbids mprotect from adding PROT_WRITE (a shared mapping of
+	// a file not open for writing).
+	noWrite bool
 }
 
 func (v *vma) copyWith(start, end uintptr) *vma {
 	n := *v
 	n.start, n.end = start, end
+	if v.mappable != nil {
+		n.fileOff = v.fileOff + int64(start-v.start)
+	}
 	return &n
 }
 
@@ -66,6 +78,27 @@ func (v *vma) copyWith(start, end uintptr) *vma {
 type page struct {
 	off    int64 // offset in the memory file
 	mapped bool  // mapped in the platform address space
+	// file marks a page that belongs to a file (its Mappable), not to this
+	// address space: it is never freed here, and in a private mapping it
+	// is mapped read-only until a write copies it.
+	file bool
+}
+
+// free releases p if it belongs to the address space.
+func (mm *MemoryManager) free(p page) {
+	if !p.file {
+		mm.mf.Free(p.off, 1)
+	}
+}
+
+// mapAccess is how a page is mapped in the platform: its VMA's permissions,
+// less write for a file page of a private mapping (copy on write).
+func mapAccess(v *vma, p page) platform.Access {
+	a := v.perms
+	if p.file && v.private {
+		a.Write = false
+	}
+	return a
 }
 
 // MemoryManager is one application address space.
@@ -128,7 +161,7 @@ func (mm *MemoryManager) Release() {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	for a, p := range mm.pages {
-		mm.mf.Free(p.off, 1)
+		mm.free(p)
 		delete(mm.pages, a)
 	}
 	mm.vmas.Clear(false)
@@ -218,7 +251,7 @@ func (mm *MemoryManager) unmapPlatform(start, end uintptr) {
 func (mm *MemoryManager) dropPages(start, end uintptr) {
 	mm.as.Unmap(start, end-start)
 	mm.forEachPage(start, end, func(a uintptr, p page) {
-		mm.mf.Free(p.off, 1)
+		mm.free(p)
 		delete(mm.pages, a)
 	})
 }
@@ -282,6 +315,11 @@ type MMapOpts struct {
 	GrowsDown    bool
 	Populate     bool
 	Name         string
+	// Mappable and Offset make a file mapping.
+	Mappable vfs.Mappable
+	Offset   int64
+	// NoWrite forbids adding PROT_WRITE later.
+	NoWrite bool
 }
 
 // MMap creates an anonymous mapping and returns its address. Argument rules
@@ -322,7 +360,8 @@ func (mm *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 			return 0, unix.ENOMEM
 		}
 	}
-	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name}
+	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name,
+		mappable: o.Mappable, fileOff: o.Offset, noWrite: o.NoWrite}
 	mm.vmas.ReplaceOrInsert(v)
 	if o.Populate {
 		// MAP_POPULATE is best effort: pages it cannot fill now fault in
@@ -376,6 +415,13 @@ func (mm *MemoryManager) Mprotect(addr, length uintptr, perms platform.Access) e
 	defer mm.mu.Unlock()
 	if !mm.covered(addr, end) {
 		return unix.ENOMEM
+	}
+	if perms.Write {
+		for _, v := range mm.vmasIn(addr, end) {
+			if v.noWrite {
+				return unix.EACCES
+			}
+		}
 	}
 	mm.split(addr)
 	mm.split(end)
@@ -568,11 +614,27 @@ func (mm *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 }
 
 // populateLocked makes sure every page in [start, end) (inside v) has a backing
-// page, allocating runs of missing pages contiguously, and maps them in the
-// platform address space if mapIt.
+// page, and maps them in the platform address space if mapIt. Anonymous
+// memory gets runs of fresh pages allocated contiguously; file mappings get
+// the file's pages. It returns EFAULT for a file page beyond the end of the
+// file (the caller turns it into SIGBUS or EFAULT).
 func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) error {
 	for a := start; a < end; {
 		if _, ok := mm.pages[a]; ok {
+			a += PageSize
+			continue
+		}
+		if v.mappable != nil {
+			idx := (v.fileOff + int64(a-v.start)) / PageSize
+			off, err := v.mappable.MapPage(idx, !v.private && v.perms.Write)
+			if err != nil {
+				if a == start {
+					return err
+				}
+				end = a // map what exists before the end of the file
+				break
+			}
+			mm.pages[a] = page{off: off, file: true}
 			a += PageSize
 			continue
 		}
@@ -596,22 +658,23 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 	if !mapIt {
 		return nil
 	}
-	// Map runs contiguous in both address and file offset.
+	// Map runs contiguous in address, file offset and access.
 	for a := start; a < end; {
 		p := mm.pages[a]
 		if p.mapped {
 			a += PageSize
 			continue
 		}
+		acc := mapAccess(v, p)
 		runEnd := a + PageSize
 		for runEnd < end {
-			q := mm.pages[runEnd]
-			if q.mapped || q.off != p.off+int64(runEnd-a) {
+			q, ok := mm.pages[runEnd]
+			if !ok || q.mapped || q.off != p.off+int64(runEnd-a) || mapAccess(v, q) != acc {
 				break
 			}
 			runEnd += PageSize
 		}
-		if err := mm.as.MapFile(a, runEnd-a, p.off, v.perms); err != nil {
+		if err := mm.as.MapFile(a, runEnd-a, p.off, acc); err != nil {
 			return err
 		}
 		for b := a; b < runEnd; b += PageSize {
@@ -624,36 +687,78 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 	return nil
 }
 
-// Fault si_codes for SIGSEGV.
+// cowLocked gives a private mapping its own copy of the file page at a.
+func (mm *MemoryManager) cowLocked(a uintptr, p page) (page, error) {
+	off, err := mm.mf.Allocate(1)
+	if err != nil {
+		return p, err
+	}
+	copy(mm.mf.Slice(off, PageSize), mm.mf.Slice(p.off, PageSize))
+	if p.mapped {
+		mm.as.Unmap(a, PageSize)
+	}
+	np := page{off: off}
+	mm.pages[a] = np
+	return np, nil
+}
+
+// Fault si_codes for SIGSEGV and SIGBUS.
 const (
 	SegvMaperr = 1
 	SegvAccerr = 2
+	BusAdrerr  = 2
 )
 
-// HandleFault resolves an application fault at addr. It returns 0 when the
-// access may be retried, or the SIGSEGV si_code to deliver.
-func (mm *MemoryManager) HandleFault(addr uintptr) (int, error) {
+// Fault is the signal an unresolvable fault raises.
+type Fault struct {
+	Signo int // unix.SIGSEGV or unix.SIGBUS
+	Code  int
+}
+
+// HandleFault resolves an application fault at addr. It returns a zero
+// Fault when the access may be retried, or the signal to deliver.
+func (mm *MemoryManager) HandleFault(addr uintptr) (Fault, error) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	a := pageDown(addr)
 	v := mm.findVMA(a)
+	segv := func(code int) (Fault, error) { return Fault{Signo: int(unix.SIGSEGV), Code: code}, nil }
 	if v == nil {
-		return SegvMaperr, nil
+		return segv(SegvMaperr)
 	}
 	if !v.perms.Read && !v.perms.Write && !v.perms.Execute {
-		return SegvAccerr, nil
+		return segv(SegvAccerr)
 	}
 	if p, ok := mm.pages[a]; ok && p.mapped {
+		if p.file && v.private && v.perms.Write {
+			// A write to a file page of a private mapping: copy it.
+			np, err := mm.cowLocked(a, p)
+			if err != nil {
+				return Fault{}, err
+			}
+			if err := mm.as.MapFile(a, PageSize, np.off, v.perms); err != nil {
+				return Fault{}, err
+			}
+			np.mapped = true
+			mm.pages[a] = np
+			return Fault{}, nil
+		}
 		// Mapped with the VMA's permissions and still faulting: the access
 		// is one the permissions do not allow.
-		return SegvAccerr, nil
+		return segv(SegvAccerr)
 	}
 	start := max(v.start, a&^(faultChunk-1))
 	end := min(v.end, (a&^(faultChunk-1))+faultChunk)
-	if err := mm.populateLocked(v, start, end, true); err != nil {
-		return 0, err
+	if v.mappable != nil {
+		start = a // file pages one at a time from the faulting page on
 	}
-	return 0, nil
+	if err := mm.populateLocked(v, start, end, true); err != nil {
+		if err == unix.EFAULT {
+			return Fault{Signo: int(unix.SIGBUS), Code: BusAdrerr}, nil
+		}
+		return Fault{}, err
+	}
+	return Fault{}, nil
 }
 
 // effective returns what an access check sees: on x86, write and execute
@@ -684,6 +789,12 @@ func (mm *MemoryManager) translate(addr uintptr, write, force bool) ([]byte, err
 				return nil, unix.EFAULT
 			}
 			p = mm.pages[a]
+		}
+		if write && p.file && v.private {
+			var err error
+			if p, err = mm.cowLocked(a, p); err != nil {
+				return nil, unix.EFAULT
+			}
 		}
 	}
 	return mm.mf.Slice(p.off, PageSize), nil
@@ -784,4 +895,56 @@ func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) (
 		addr += uintptr(len(b))
 	}
 	return out, nil
+}
+
+// msync(2) flags.
+const (
+	MsAsync      = 1
+	MsInvalidate = 2
+	MsSync       = 4
+)
+
+// Msync implements msync(2). Mapped file pages are the file's own pages, so
+// there is nothing to write back; the call checks its arguments and range.
+func (mm *MemoryManager) Msync(addr, length uintptr, flags int) error {
+	if addr&(PageSize-1) != 0 || flags&^(MsAsync|MsInvalidate|MsSync) != 0 || flags&(MsAsync|MsSync) == MsAsync|MsSync {
+		return unix.EINVAL
+	}
+	l, ok := pageUp(length)
+	if !ok || addr+l < addr {
+		return unix.ENOMEM
+	}
+	if l == 0 {
+		return nil
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if !mm.covered(addr, addr+l) {
+		return unix.ENOMEM
+	}
+	return nil
+}
+
+// Mincore implements mincore(2): one byte per page, 1 where the page is
+// populated.
+func (mm *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
+	if addr&(PageSize-1) != 0 {
+		return nil, unix.EINVAL
+	}
+	l, ok := pageUp(length)
+	if !ok || addr+l < addr || addr+l > mm.maxAddr {
+		return nil, unix.ENOMEM
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	if l != 0 && !mm.covered(addr, addr+l) {
+		return nil, unix.ENOMEM
+	}
+	vec := make([]byte, l/PageSize)
+	for i := range vec {
+		if _, ok := mm.pages[addr+uintptr(i)*PageSize]; ok {
+			vec[i] = 1
+		}
+	}
+	return vec, nil
 }

@@ -272,7 +272,7 @@ func (e *env) wantUnmapped(addr uintptr) {
 	e.t.Helper()
 	_, err := e.m.CopyIn(addr, make([]byte, 1))
 	require.ErrorIs(e.t, err, unix.EFAULT, "%#x should be unmapped", addr)
-	code, err := e.m.HandleFault(addr)
+	code, err := handleFault(e.m, addr)
 	require.NoError(e.t, err)
 	require.Equal(e.t, SegvMaperr, code, "fault at unmapped %#x", addr)
 }
@@ -284,7 +284,7 @@ func (e *env) faultAll(addr, npages uintptr) {
 		if _, ok := e.as.mappedAt(addr + i*pg); ok {
 			continue
 		}
-		code, err := e.m.HandleFault(addr + i*pg)
+		code, err := handleFault(e.m, addr+i*pg)
 		require.NoError(e.t, err)
 		require.Zero(e.t, code)
 	}
@@ -708,7 +708,7 @@ func TestMprotectAccess(t *testing.T) {
 			}
 			// The fault path agrees: PROT_NONE is an access error, anything
 			// else maps the page with exactly the new permissions.
-			code, err := e.m.HandleFault(X + 10)
+			code, err := handleFault(e.m, X+10)
 			require.NoError(t, err)
 			if tc.perms == none {
 				require.Equal(t, SegvAccerr, code)
@@ -1092,12 +1092,12 @@ func TestHandleFault(t *testing.T) {
 	e.mapAt(X+50*pg, 1, ro)
 
 	for _, a := range []uintptr{0, 0x5000, X - 1, X + 20*pg, X + 39*pg, maxUser, ^uintptr(0)} {
-		code, err := e.m.HandleFault(a)
+		code, err := handleFault(e.m, a)
 		require.NoError(t, err)
 		require.Equal(t, SegvMaperr, code, "fault at %#x", a)
 	}
 	nMaps := len(e.as.mapCalls())
-	code, err := e.m.HandleFault(X + 40*pg + 8)
+	code, err := handleFault(e.m, X+40*pg+8)
 	require.NoError(t, err)
 	require.Equal(t, SegvAccerr, code)
 	require.Len(t, e.as.mapCalls(), nMaps, "PROT_NONE must not be mapped")
@@ -1107,7 +1107,7 @@ func TestHandleFault(t *testing.T) {
 	addr := X + 5*pg + 123
 	_, err = e.m.CopyOut(addr, []byte("hello"))
 	require.NoError(t, err)
-	code, err = e.m.HandleFault(addr)
+	code, err = handleFault(e.m, addr)
 	require.NoError(t, err)
 	require.Zero(t, code)
 	hm, ok := e.as.mappedAt(addr)
@@ -1128,25 +1128,25 @@ func TestHandleFault(t *testing.T) {
 
 	// The page is mapped with the VMA's permissions: faulting again means the
 	// access itself is not allowed.
-	code, err = e.m.HandleFault(addr)
+	code, err = handleFault(e.m, addr)
 	require.NoError(t, err)
 	require.Equal(t, SegvAccerr, code)
 
 	// Read-only VMA: the first fault maps read-only, a repeat is an access error.
-	code, err = e.m.HandleFault(X + 50*pg)
+	code, err = handleFault(e.m, X+50*pg)
 	require.NoError(t, err)
 	require.Zero(t, code)
 	hm, ok = e.as.mappedAt(X + 50*pg)
 	require.True(t, ok)
 	require.Equal(t, ro, hm.access)
-	code, err = e.m.HandleFault(X + 50*pg + 1)
+	code, err = handleFault(e.m, X+50*pg+1)
 	require.NoError(t, err)
 	require.Equal(t, SegvAccerr, code)
 
 	// After mprotect the page is remapped with the new permissions on demand.
 	require.NoError(t, e.m.Mprotect(X, 20*pg, rx))
 	e.check()
-	code, err = e.m.HandleFault(addr)
+	code, err = handleFault(e.m, addr)
 	require.NoError(t, err)
 	require.Zero(t, code)
 	hm, ok = e.as.mappedAt(addr)
@@ -1460,7 +1460,7 @@ func TestConcurrentUse(t *testing.T) {
 				a := X + uintptr((g*200+i)%64)*pg
 				_, _ = e.m.CopyOut(a, buf)
 				_, _ = e.m.CopyIn(a, buf)
-				_, _ = e.m.HandleFault(a)
+				_, _ = handleFault(e.m, a)
 				if b, err := e.m.MMap(MMapOpts{Length: pg, Perms: rw, Private: true}); err == nil {
 					_ = e.m.Munmap(b, pg)
 				}
@@ -1469,4 +1469,14 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	e.check()
+}
+
+// handleFault returns the SIGSEGV si_code HandleFault decides (0: retry),
+// failing on any other signal: anonymous memory never raises SIGBUS.
+func handleFault(m *MemoryManager, addr uintptr) (int, error) {
+	f, err := m.HandleFault(addr)
+	if f.Signo != 0 && f.Signo != int(unix.SIGSEGV) {
+		return -f.Signo, err
+	}
+	return f.Code, err
 }
