@@ -103,16 +103,10 @@ func sysGeteuid(t *kernel.Task, a args) (uintptr, error) { return uintptr(t.Cred
 func sysGetgid(t *kernel.Task, a args) (uintptr, error)  { return uintptr(t.Creds.RGID), nil }
 func sysGetegid(t *kernel.Task, a args) (uintptr, error) { return uintptr(t.Creds.EGID), nil }
 
-// Release is what uname(2) reports: the sandbox's own kernel, not the host's.
-const (
-	unameRelease = "6.8.0-sbx"
-	unameVersion = "#1 SMP PREEMPT_DYNAMIC sbx"
-)
-
 // sysUname implements uname(2).
 func sysUname(t *kernel.Task, a args) (uintptr, error) {
 	var u [6 * 65]byte
-	for i, s := range []string{"Linux", t.Kernel().Hostname, unameRelease, unameVersion, "x86_64", t.Kernel().Domainname} {
+	for i, s := range []string{"Linux", t.Kernel().Hostname, kernel.Release, kernel.Version, "x86_64", t.Kernel().Domainname} {
 		copy(u[i*65:i*65+64], s)
 	}
 	_, err := t.CopyOut(a[0], u[:])

@@ -11,12 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 
 	"sbx/fs/devfs"
 	"sbx/fs/host"
 	"sbx/fs/overlay"
+	"sbx/fs/procfs"
+	"sbx/fs/sysfs"
 	"sbx/fs/tmpfs"
 	"sbx/fs/vfs"
 	"sbx/platform"
@@ -72,7 +75,7 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	}
 	tbl := syscalls.New(syscalls.Options{Log: log, Strace: c.Strace})
 	k := kernel.New(p, mf, tbl, log)
-	if k.VFS, err = buildVFS(mf, nil); err != nil {
+	if k.VFS, err = buildVFS(mf, nil, k); err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("building the filesystem: %w", err)
 	}
 	if c.Strace != nil {
@@ -94,7 +97,7 @@ func Run(c Config) (kernel.ExitStatus, error) {
 // buildVFS makes the sandbox's mount namespace: root is an overlay of a tmpfs
 // upper layer on lower (or a bare tmpfs when lower is nil), with the
 // sentry's own /dev and /tmp mounted on top.
-func buildVFS(mf *memfile.File, lower vfs.Inode) (*vfs.VFS, error) {
+func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, error) {
 	_, upperRoot := tmpfs.New(mf, 0o755, vfs.Owner{})
 	var root *vfs.Dentry
 	fstype := "tmpfs"
@@ -129,6 +132,16 @@ func buildVFS(mf *memfile.File, lower vfs.Inode) (*vfs.VFS, error) {
 	}
 	_, tmp := tmpfs.New(mf, 0o1777, vfs.Owner{})
 	if err := mountAt("/tmp", tmp, "tmpfs"); err != nil {
+		return nil, err
+	}
+	if err := mountAt("/proc", procfs.New(k.ProcSource()), "proc"); err != nil {
+		return nil, err
+	}
+	if err := mountAt("/sys", sysfs.New(runtime.NumCPU()), "sysfs"); err != nil {
+		return nil, err
+	}
+	_, shm := tmpfs.New(mf, 0o1777, vfs.Owner{})
+	if err := mountAt("/dev/shm", shm, "tmpfs"); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -10,7 +10,9 @@ package kernel
 
 import (
 	"errors"
+
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"log/slog"
 	"runtime"
@@ -55,8 +57,13 @@ type Kernel struct {
 	// StartTime is when the kernel booted, for CLOCK_BOOTTIME-like answers.
 	StartTime time.Time
 
-	mu      sync.Mutex // guards nextTID
+	mu      sync.Mutex // guards nextTID, tasks, byHostTID
 	nextTID int
+	// tasks are the live tasks by tid.
+	tasks map[int]*Task
+	// byHostTID finds the task running on a host thread (each task's
+	// goroutine is locked to one).
+	byHostTID map[int]*Task
 
 	memfd memfdFS
 }
@@ -70,6 +77,7 @@ func New(p platform.Platform, mf *memfile.File, sys SyscallHandler, log *slog.Lo
 		Platform: p, MemFile: mf, Syscalls: sys, Log: log,
 		Hostname: "sbx", Domainname: "(none)",
 		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1,
+		tasks: make(map[int]*Task), byHostTID: make(map[int]*Task),
 	}
 }
 
@@ -108,6 +116,9 @@ type ProcessOptions struct {
 	Creds Credentials
 	// Cwd is the initial working directory ("/" if empty).
 	Cwd string
+	// ExePath is the executable's path inside the sandbox (for
+	// /proc/self/exe); Path if empty.
+	ExePath string
 }
 
 // ErrLoad wraps errors that stop the program from being loaded at all.
@@ -131,7 +142,10 @@ func (k *Kernel) Run(o ProcessOptions) (ExitStatus, error) {
 			done <- result{err: err}
 			return
 		}
-		done <- result{st: t.run()}
+		k.register(t)
+		st := t.run()
+		k.unregister(t)
+		done <- result{st: st}
 	}()
 	r := <-done
 	return r.st, r.err
@@ -184,7 +198,55 @@ func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
 	tg.pid = t.tid
 	tg.leader = t
 	t.SetName(baseName(o.Path))
+	t.ExePath = o.ExePath
+	if t.ExePath == "" {
+		t.ExePath = o.Path
+	}
 	return t, nil
+}
+
+// register records a task that is about to run on the calling host thread.
+func (k *Kernel) register(t *Task) {
+	t.hostTID = unix.Gettid()
+	t.startTime = time.Since(k.StartTime)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.tasks[t.tid] = t
+	k.byHostTID[t.hostTID] = t
+}
+
+func (k *Kernel) unregister(t *Task) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.tasks, t.tid)
+	delete(k.byHostTID, t.hostTID)
+}
+
+// Task returns the live task with id tid.
+func (k *Kernel) Task(tid int) (*Task, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.tasks[tid]
+	return t, ok
+}
+
+// Tasks returns the live tasks.
+func (k *Kernel) Tasks() []*Task {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]*Task, 0, len(k.tasks))
+	for _, t := range k.tasks {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Current returns the task running on the calling host thread, if any.
+func (k *Kernel) Current() *Task {
+	tid := unix.Gettid()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.byHostTID[tid]
 }
 
 func baseName(p string) string {

@@ -236,8 +236,12 @@ type Task struct {
 	// RobustList and RobustListLen are set_robust_list's arguments.
 	RobustList    uintptr
 	RobustListLen uintptr
-	name          string
-	exited        bool
+	// ExePath is the path of the running executable in the sandbox.
+	ExePath   string
+	name      string
+	exited    bool
+	hostTID   int
+	startTime time.Duration
 }
 
 // Kernel returns the task's kernel.

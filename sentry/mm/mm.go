@@ -948,3 +948,49 @@ func (mm *MemoryManager) Mincore(addr, length uintptr) ([]byte, error) {
 	}
 	return vec, nil
 }
+
+// MapInfo describes one VMA for /proc/[pid]/maps.
+type MapInfo struct {
+	Start, End uintptr
+	Perms      string // "rwxp"
+	Offset     int64
+	Name       string
+}
+
+// Maps lists the VMAs in address order.
+func (mm *MemoryManager) Maps() []MapInfo {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	var out []MapInfo
+	mm.vmas.Ascend(func(v *vma) bool {
+		p := []byte("---p")
+		if v.perms.Read || v.perms.Write || v.perms.Execute {
+			if effective(v.perms).Read {
+				p[0] = 'r'
+			}
+		}
+		if v.perms.Write {
+			p[1] = 'w'
+		}
+		if v.perms.Execute {
+			p[2] = 'x'
+		}
+		if !v.private {
+			p[3] = 's'
+		}
+		out = append(out, MapInfo{Start: v.start, End: v.end, Perms: string(p), Offset: v.fileOff, Name: v.name})
+		return true
+	})
+	return out
+}
+
+// Usage returns the mapped size and the resident size in bytes.
+func (mm *MemoryManager) Usage() (vsize, rss uint64) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.vmas.Ascend(func(v *vma) bool {
+		vsize += uint64(v.end - v.start)
+		return true
+	})
+	return vsize, uint64(len(mm.pages)) * PageSize
+}
