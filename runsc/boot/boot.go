@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"sbx/fs/devfs"
+	"sbx/fs/gofer"
 	"sbx/fs/host"
 	"sbx/fs/overlay"
 	"sbx/fs/procfs"
@@ -49,6 +51,13 @@ type Config struct {
 	// MemoryLimit bounds the memory file in bytes (0: the default).
 	MemoryLimit int64
 	Creds       kernel.Credentials
+	// RootDir is the host directory that is the sandbox's read-only lower
+	// layer ("" for none: an empty in-memory root).
+	RootDir string
+	// Binds are host directories mounted into the sandbox.
+	Binds []Bind
+	// Cwd is the program's working directory.
+	Cwd string
 }
 
 // Run runs the program to completion and returns its exit status. Errors that
@@ -75,8 +84,34 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	}
 	tbl := syscalls.New(syscalls.Options{Log: log, Strace: c.Strace})
 	k := kernel.New(p, mf, tbl, log)
-	if k.VFS, err = buildVFS(mf, nil, k); err != nil {
+	var lower vfs.Inode
+	var bindRoots []*vfs.Dentry
+	if c.RootDir != "" {
+		g, err := startGofer(c.RootDir, true, c.Binds)
+		if err != nil {
+			return kernel.ExitStatus{}, err
+		}
+		defer g.stop()
+		root, err := gofer.New(g.client, mf, "root", true)
+		if err != nil {
+			return kernel.ExitStatus{}, fmt.Errorf("attaching the root: %w", err)
+		}
+		lower = root.Inode()
+		for i, b := range c.Binds {
+			d, err := gofer.New(g.client, mf, fmt.Sprintf("b%d", i), b.ReadOnly)
+			if err != nil {
+				return kernel.ExitStatus{}, fmt.Errorf("bind mount %s: %w", b.Host, err)
+			}
+			bindRoots = append(bindRoots, d)
+		}
+	}
+	if k.VFS, err = buildVFS(mf, lower, k); err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("building the filesystem: %w", err)
+	}
+	for i, b := range c.Binds {
+		if err := bindMount(k.VFS, b, bindRoots[i]); err != nil {
+			return kernel.ExitStatus{}, err
+		}
 	}
 	if c.Strace != nil {
 		k.Tracer = tbl
@@ -86,10 +121,11 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	for _, fd := range c.Stdio {
 		stdio = append(stdio, dupHostFile(fd))
 	}
-	st, err := k.Run(kernel.ProcessOptions{
-		File: c.Binary, Path: c.Path, Argv: c.Argv, Envv: c.Envv,
-		Stdio: stdio, Creds: c.Creds,
-	})
+	o := kernel.ProcessOptions{Path: c.Path, Argv: c.Argv, Envv: c.Envv, Stdio: stdio, Creds: c.Creds, Cwd: c.Cwd}
+	if c.Binary != nil {
+		o.File = c.Binary
+	}
+	st, err := k.Run(o)
 	tbl.LogSummary()
 	return st, err
 }
@@ -145,6 +181,32 @@ func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, er
 		return nil, err
 	}
 	return v, nil
+}
+
+// bindMount mounts a bind's root at its guest path, creating the mount
+// point (in the in-memory upper layer) when it does not exist.
+func bindMount(v *vfs.VFS, b Bind, root *vfs.Dentry) error {
+	ns := v.NS
+	ctx := &vfs.Context{Creds: &vfs.Creds{}, Root: ns.Root(), Cwd: ns.Root(), Umask: 0o022}
+	dir := ns.Root()
+	for _, c := range strings.Split(b.Guest, "/") {
+		if c == "" {
+			continue
+		}
+		next, err := v.Resolve(ctx, dir, c, vfs.Resolve{})
+		if err == unix.ENOENT {
+			if err := v.MkdirAt(ctx, dir, c, 0o755); err != nil {
+				return fmt.Errorf("creating mount point %s: %w", b.Guest, err)
+			}
+			next, err = v.Resolve(ctx, dir, c, vfs.Resolve{})
+		}
+		if err != nil {
+			return fmt.Errorf("mount point %s: %w", b.Guest, err)
+		}
+		dir = next
+	}
+	_, err := ns.Mount(dir, root, "9p", b.Host, b.ReadOnly)
+	return err
 }
 
 // dupHostFile wraps a duplicate of a host FD, or returns nil if it is closed.

@@ -15,8 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"sbx/gofer/server"
 	"sbx/runsc/boot"
 	"sbx/sentry/kernel"
 	"sbx/sentry/loader"
@@ -35,6 +39,10 @@ const (
 // Main runs the command line and returns the process exit status.
 func Main(argv []string) int {
 	name := filepath.Base(argv[0])
+	if len(argv) > 1 && argv[1] == "gofer" {
+		// The gofer process: the CLI re-executes itself to start it.
+		return server.Main(argv[2:])
+	}
 	if name == "runsc" {
 		return runscMain(argv[1:], os.Stdout, os.Stderr)
 	}
@@ -83,13 +91,30 @@ type runOptions struct {
 	platform string
 	strace   bool
 	debugLog string
+	rootfs   string
+	volumes  listFlag
+	workdir  string
+	env      listFlag
+	user     string
 }
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 const runUsage = `Usage: sbx run [flags] BINARY [ARGS...]
 
 Runs BINARY with ARGS in a new sandbox with the caller's environment and
-standard streams. BINARY is a path, or a name looked up in $PATH. It must be a
-static (or static-PIE) x86-64 ELF executable for now.
+standard streams. BINARY is a path inside the sandbox, or a name looked up
+along the sandbox's $PATH; static and dynamic x86-64 ELF executables and
+"#!" scripts run.
+
+The sandbox's / is the host's / (or --rootfs), read-only underneath with an
+in-memory layer on top: the program may write anywhere, and nothing reaches
+the host but through a -v bind mount. /proc, /dev, /sys and /tmp are the
+sandbox's own.
 
 Flags:
 `
@@ -100,6 +125,11 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.platform, "platform", defaultPlatform, "how application code runs and syscalls are caught: "+strings.Join(boot.Platforms, ", "))
 	fs.BoolVar(&o.strace, "strace", false, "print each system call, strace-style, to standard error")
 	fs.StringVar(&o.debugLog, "debug-log", "", "write the sandbox's debug log (including unimplemented syscalls) to `FILE`")
+	fs.StringVar(&o.rootfs, "rootfs", "/", "host `DIR` to use as the sandbox's root (read-only underneath)")
+	fs.Var(&o.volumes, "v", "bind-mount host directory `HOST:GUEST[:ro]` into the sandbox (repeatable; read-write unless :ro)")
+	fs.StringVar(&o.workdir, "w", "/", "working `DIR` of the program inside the sandbox")
+	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
+	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -141,40 +171,143 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeLog()
 
-	path, f, code := openProgram(prog, stderr)
-	if f == nil {
-		return code
+	binds, err := parseVolumes(o.volumes)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx run: %v\n", err)
+		return exitUsage
 	}
-	defer f.Close()
+	creds, err := parseUser(o.user)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx run: %v\n", err)
+		return exitUsage
+	}
+	env := os.Environ()
+	for _, kv := range o.env {
+		if !strings.Contains(kv, "=") {
+			fmt.Fprintf(stderr, "sbx run: -e %q: want K=V\n", kv)
+			return exitUsage
+		}
+		env = setEnv(env, kv)
+	}
+	rootfs, err := filepath.Abs(o.rootfs)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx run: --rootfs: %v\n", err)
+		return exitUsage
+	}
+	if st, err := os.Stat(rootfs); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "sbx run: --rootfs %s: not a directory\n", o.rootfs)
+		return exitUsage
+	}
 
 	cfg := boot.Config{
 		Platform: o.platform,
-		Binary:   f,
-		Path:     path,
+		Path:     prog,
 		Argv:     append([]string{prog}, fs.Args()[1:]...),
-		Envv:     os.Environ(),
+		Envv:     env,
 		Stdio:    [3]int{0, 1, 2},
 		Log:      log,
+		RootDir:  rootfs,
+		Binds:    binds,
+		Cwd:      o.workdir,
+		Creds:    creds,
 	}
 	if o.strace {
 		cfg.Strace = stderr
 	}
 	st, err := boot.Run(cfg)
 	if err != nil {
+		if errors.Is(err, kernel.ErrWorkdir) {
+			fmt.Fprintf(stderr, "sbx: -w %s: %v\n", o.workdir, errors.Unwrap(err))
+			return exitInternal
+		}
 		if errors.Is(err, kernel.ErrLoad) {
-			why := strings.TrimPrefix(err.Error(), kernel.ErrLoad.Error()+": ")
-			if errors.Is(err, loader.ErrNoExec) {
-				fmt.Fprintf(stderr, "sbx: %s: cannot execute: %s\n", prog, why)
-			} else {
-				fmt.Fprintf(stderr, "sbx: %s: cannot load: %s\n", prog, why)
-			}
-			return exitCannotExec
+			return loadFailure(stderr, prog, err)
 		}
 		fmt.Fprintf(stderr, "sbx: sandbox failed: %v\n", err)
 		return exitInternal
 	}
 	log.Debug("program exited", "code", st.Code, "signal", st.Signo)
 	return st.ShellStatus()
+}
+
+// loadFailure explains why the program could not start, with the status a
+// shell gives: 127 when it does not exist, 126 when it cannot be executed.
+func loadFailure(stderr io.Writer, prog string, err error) int {
+	why := strings.TrimPrefix(err.Error(), kernel.ErrLoad.Error()+": ")
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		if !strings.Contains(prog, "/") {
+			fmt.Fprintf(stderr, "sbx: %s: command not found\n", prog)
+		} else {
+			fmt.Fprintf(stderr, "sbx: %s: no such file or directory\n", prog)
+		}
+		return exitNotFound
+	case errors.Is(err, unix.ENOEXEC), errors.Is(err, loader.ErrNoExec):
+		fmt.Fprintf(stderr, "sbx: %s: cannot execute: exec format error (%s)\n", prog, why)
+	case errors.Is(err, unix.EACCES):
+		fmt.Fprintf(stderr, "sbx: %s: cannot execute: permission denied (not an executable file)\n", prog)
+	default:
+		fmt.Fprintf(stderr, "sbx: %s: cannot execute: %s\n", prog, why)
+	}
+	return exitCannotExec
+}
+
+// parseVolumes reads -v HOST:GUEST[:ro|:rw] flags.
+func parseVolumes(vs []string) ([]boot.Bind, error) {
+	var out []boot.Bind
+	for _, v := range vs {
+		parts := strings.Split(v, ":")
+		b := boot.Bind{}
+		switch {
+		case len(parts) == 2:
+		case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
+			b.ReadOnly = parts[2] == "ro"
+		default:
+			return nil, fmt.Errorf("-v %q: want HOST:GUEST[:ro]", v)
+		}
+		host, err := filepath.Abs(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(host); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("-v %q: %s is not a directory on the host", v, parts[0])
+		}
+		if !strings.HasPrefix(parts[1], "/") {
+			return nil, fmt.Errorf("-v %q: the sandbox path must be absolute", v)
+		}
+		b.Host, b.Guest = host, filepath.Clean(parts[1])
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// parseUser reads --user UID[:GID].
+func parseUser(s string) (kernel.Credentials, error) {
+	uidS, gidS, hasGID := strings.Cut(s, ":")
+	uid, err := strconv.ParseUint(uidS, 10, 32)
+	if err != nil {
+		return kernel.Credentials{}, fmt.Errorf("--user %q: want numeric UID[:GID]", s)
+	}
+	gid := uid
+	if hasGID {
+		if gid, err = strconv.ParseUint(gidS, 10, 32); err != nil {
+			return kernel.Credentials{}, fmt.Errorf("--user %q: want numeric UID[:GID]", s)
+		}
+	}
+	u, g := uint32(uid), uint32(gid)
+	return kernel.Credentials{RUID: u, EUID: u, SUID: u, RGID: g, EGID: g, SGID: g}, nil
+}
+
+// setEnv sets kv in env, replacing an existing value of the same key.
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if strings.HasPrefix(e, k+"=") {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
 }
 
 func validPlatform(p string) bool {

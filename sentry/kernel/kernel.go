@@ -10,6 +10,7 @@ package kernel
 
 import (
 	"errors"
+	"strings"
 
 	"fmt"
 	"golang.org/x/sys/unix"
@@ -107,7 +108,9 @@ func (e ExitStatus) ShellStatus() int {
 
 // ProcessOptions describe the first process of a sandbox.
 type ProcessOptions struct {
-	File       io.ReaderAt // the executable, opened by the caller
+	// File is the executable, opened by the caller; nil to find Path in
+	// the sandbox's filesystem, as execve(2) would.
+	File       io.ReaderAt
 	Path       string
 	Argv, Envv []string
 	// Stdio are host FDs for descriptors 0, 1 and 2 (owned by the kernel
@@ -116,13 +119,13 @@ type ProcessOptions struct {
 	Creds Credentials
 	// Cwd is the initial working directory ("/" if empty).
 	Cwd string
-	// ExePath is the executable's path inside the sandbox (for
-	// /proc/self/exe); Path if empty.
-	ExePath string
 }
 
 // ErrLoad wraps errors that stop the program from being loaded at all.
 var ErrLoad = errors.New("cannot load program")
+
+// ErrWorkdir wraps a working directory that cannot be entered.
+var ErrWorkdir = errors.New("bad working directory")
 
 // Run creates the first process, runs it to completion and returns its exit
 // status. The process runs on its own goroutine locked to an OS thread, as the
@@ -152,22 +155,57 @@ func (k *Kernel) Run(o ProcessOptions) (ExitStatus, error) {
 }
 
 func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
-	m, err := mm.New(k.Platform, k.MemFile)
-	if err != nil {
-		return nil, fmt.Errorf("creating address space: %w", err)
-	}
 	tg := newThreadGroup(k)
+	var ctx *vfs.Context
 	if k.VFS != nil {
 		root := k.VFS.NS.Root()
 		tg.FS.root, tg.FS.cwd = root, root
+		ctx = &vfs.Context{Creds: &vfs.Creds{UID: o.Creds.EUID, GID: o.Creds.EGID, Groups: o.Creds.Groups}, Root: root, Cwd: root, Umask: tg.FS.umask}
 		if o.Cwd != "" && o.Cwd != "/" {
-			ctx := &vfs.Context{Creds: &vfs.Creds{UID: o.Creds.EUID, GID: o.Creds.EGID}, Root: root, Cwd: root}
 			cwd, err := k.VFS.Resolve(ctx, root, o.Cwd, vfs.Resolve{})
+			if err == nil {
+				if st, serr := cwd.Dentry.Inode().Stat(); serr != nil || !st.IsDir() {
+					err = unix.ENOTDIR
+				}
+			}
 			if err != nil {
-				m.Release()
-				return nil, fmt.Errorf("%w: working directory %s: %w", ErrLoad, o.Cwd, err)
+				return nil, fmt.Errorf("%w: working directory %s: %w", ErrWorkdir, o.Cwd, err)
 			}
 			tg.FS.cwd = cwd
+			ctx.Cwd = cwd
+		}
+	}
+	var p *program
+	var err error
+	stackSize := uintptr(tg.Limit(RlimitStack).Cur)
+	if o.File != nil {
+		// A program handed in as an open file (no filesystem needed).
+		m, merr := mm.New(k.Platform, k.MemFile)
+		if merr != nil {
+			return nil, fmt.Errorf("creating address space: %w", merr)
+		}
+		var opener func(string) (io.ReaderAt, vfs.Mappable, error)
+		img, lerr := loader.Load(m, loader.Options{
+			File: o.File, Path: o.Path, Argv: o.Argv, Envv: o.Envv, OpenInterp: opener,
+			Creds:     loader.Credentials{UID: o.Creds.RUID, EUID: o.Creds.EUID, GID: o.Creds.RGID, EGID: o.Creds.EGID},
+			StackSize: stackSize,
+		})
+		if lerr != nil {
+			m.Release()
+			return nil, fmt.Errorf("%w: %w", ErrLoad, lerr)
+		}
+		p = &program{mm: m, img: img, exePath: o.Path, name: baseName(o.Path)}
+	} else {
+		if ctx == nil {
+			return nil, fmt.Errorf("%w: no filesystem to find %s in", ErrLoad, o.Path)
+		}
+		path := o.Path
+		if !strings.Contains(path, "/") {
+			path = k.lookPath(ctx, path, o.Envv)
+		}
+		p, err = k.loadProgram(ctx, o.Creds, stackSize, ctx.Cwd, path, o.Argv, o.Envv, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrLoad, err)
 		}
 	}
 	for i, f := range o.Stdio {
@@ -176,33 +214,48 @@ func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
 			f.DecRef()
 		}
 	}
-	img, err := loader.Load(m, loader.Options{
-		File: o.File, Path: o.Path, Argv: o.Argv, Envv: o.Envv,
-		Creds:     loader.Credentials{UID: o.Creds.RUID, EUID: o.Creds.EUID, GID: o.Creds.RGID, EGID: o.Creds.EGID},
-		StackSize: uintptr(tg.Limit(RlimitStack).Cur),
-	})
+	ctxp, err := k.Platform.NewContext()
 	if err != nil {
-		m.Release()
-		tg.FDTable.RemoveAll()
-		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
-	}
-	ctx, err := k.Platform.NewContext()
-	if err != nil {
-		m.Release()
+		p.mm.Release()
 		return nil, err
 	}
 	t := &Task{
-		k: k, tg: tg, mm: m, ctx: ctx, regs: img.Registers,
-		tid: k.allocTID(), Creds: o.Creds, Image: img,
+		k: k, tg: tg, mm: p.mm, ctx: ctxp, regs: p.img.Registers,
+		tid: k.allocTID(), Creds: o.Creds, Image: p.img, ExePath: p.exePath,
 	}
 	tg.pid = t.tid
 	tg.leader = t
-	t.SetName(baseName(o.Path))
-	t.ExePath = o.ExePath
-	if t.ExePath == "" {
-		t.ExePath = o.Path
-	}
+	t.SetName(p.name)
 	return t, nil
+}
+
+// defaultPath is searched for a program name without a slash when the
+// environment has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// lookPath finds name in the sandbox along the environment's PATH, as a
+// shell would; it returns name unchanged when nothing matches.
+func (k *Kernel) lookPath(ctx *vfs.Context, name string, env []string) string {
+	path := defaultPath
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			path = e[5:]
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		vd, err := k.VFS.Resolve(ctx, ctx.Cwd, p, vfs.Resolve{})
+		if err != nil {
+			continue
+		}
+		if st, err := vd.Dentry.Inode().Stat(); err == nil && st.IsRegular() && vfs.CheckPermission(ctx.Creds, &st, vfs.MayExec) == nil {
+			return p
+		}
+	}
+	return name
 }
 
 // register records a task that is about to run on the calling host thread.

@@ -322,9 +322,9 @@ func (t *Task) killedBy(sig int, core bool) {
 
 // run is the task's life: switch into the application, serve what comes back.
 func (t *Task) run() ExitStatus {
-	as := t.mm.AddressSpace()
 	for !t.exited {
-		ev, err := t.ctx.Switch(as, &t.regs)
+		// Looked up each time: execve replaces the address space.
+		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)
 		if err != nil {
 			t.k.Log.Error("platform failure, killing the sandbox", "tid", t.tid, "err", err)
 			t.killedBy(int(unix.SIGKILL), false)

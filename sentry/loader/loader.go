@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/sentry/arch"
 	"sbx/sentry/mm"
@@ -86,6 +87,8 @@ type Image struct {
 	ExecFn     string
 	LoadBias   uintptr
 	StackLimit uintptr
+	// InterpBase is where the ELF interpreter was loaded (AT_BASE), or 0.
+	InterpBase uintptr
 }
 
 // Credentials are the ids placed in the auxiliary vector.
@@ -93,7 +96,13 @@ type Credentials struct{ UID, EUID, GID, EGID uint32 }
 
 // Options describe a program to load.
 type Options struct {
-	File       io.ReaderAt
+	File io.ReaderAt
+	// Mappable, if set, is File's contents as mappable pages: segments are
+	// then mapped from it (copy on write) instead of copied.
+	Mappable vfs.Mappable
+	// OpenInterp opens the ELF interpreter a dynamic executable names
+	// (through the sandbox's VFS); nil refuses dynamic executables.
+	OpenInterp func(path string) (io.ReaderAt, vfs.Mappable, error)
 	Path       string // AT_EXECFN
 	Argv, Envv []string
 	Creds      Credentials
@@ -120,12 +129,116 @@ func Check(r io.ReaderAt) (*elf.File, error) {
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
 		return nil, noexec("ELF type %v is not executable", f.Type)
 	}
+	return f, nil
+}
+
+// interpreter returns the PT_INTERP path, or "".
+func interpreter(f *elf.File, r io.ReaderAt) (string, error) {
 	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return nil, noexec("dynamically linked (needs an ELF interpreter): not supported yet")
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		if p.Filesz < 2 || p.Filesz > 4096 {
+			return "", noexec("bad PT_INTERP size %d", p.Filesz)
+		}
+		b := make([]byte, p.Filesz)
+		if n, _ := r.ReadAt(b, int64(p.Off)); n < len(b) || b[len(b)-1] != 0 {
+			return "", noexec("bad PT_INTERP")
+		}
+		return string(b[:len(b)-1]), nil
+	}
+	return "", nil
+}
+
+// span returns the page-aligned range of addresses the PT_LOAD segments
+// cover (before any bias).
+func span(f *elf.File) (lo, hi uintptr) {
+	lo = ^uintptr(0)
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		lo = min(lo, uintptr(p.Vaddr)&^(mm.PageSize-1))
+		hi = max(hi, (uintptr(p.Vaddr+p.Memsz)+mm.PageSize-1)&^(mm.PageSize-1))
+	}
+	return lo, hi
+}
+
+// loadSegments maps f's PT_LOAD segments at bias and returns the end of the
+// image and the address of its program headers.
+func loadSegments(m *mm.MemoryManager, f *elf.File, r io.ReaderAt, mp vfs.Mappable, name string, bias uintptr) (end, phdr uintptr, err error) {
+	maxAddr := m.MaxAddress()
+	var loads []*elf.Prog
+	for _, p := range f.Progs {
+		switch p.Type {
+		case elf.PT_LOAD:
+			loads = append(loads, p)
+		case elf.PT_PHDR:
+			phdr = uintptr(p.Vaddr) + bias
 		}
 	}
-	return f, nil
+	if len(loads) == 0 {
+		return 0, 0, noexec("no loadable segments")
+	}
+	for _, p := range loads {
+		if p.Filesz > p.Memsz || p.Vaddr+p.Memsz < p.Vaddr || uintptr(p.Vaddr+p.Memsz)+bias > maxAddr {
+			return 0, 0, noexec("bad segment at %#x", p.Vaddr)
+		}
+		if p.Vaddr%mm.PageSize != p.Off%mm.PageSize {
+			return 0, 0, noexec("segment at %#x misaligned with its file offset", p.Vaddr)
+		}
+		va := uintptr(p.Vaddr) + bias
+		start := va &^ (mm.PageSize - 1)
+		segEnd := (va + uintptr(p.Memsz) + mm.PageSize - 1) &^ (mm.PageSize - 1)
+		if segEnd == start {
+			continue
+		}
+		head := va - start
+		fileEnd := (va + uintptr(p.Filesz) + mm.PageSize - 1) &^ (mm.PageSize - 1)
+		if p.Filesz == 0 {
+			fileEnd = start
+		}
+		if mp != nil && fileEnd > start {
+			// The file part, mapped privately from the file's pages.
+			if _, err := m.MMap(mm.MMapOpts{Addr: start, Length: fileEnd - start, Perms: perms(p.Flags), Private: true,
+				Fixed: true, Mappable: mp, Offset: int64(p.Off) - int64(head), Name: name}); err != nil {
+				return 0, 0, noexec("cannot map segment at %#x: %v", va, err)
+			}
+			// Zero what follows the file data in its last page (bss).
+			if tail := fileEnd - (va + uintptr(p.Filesz)); tail > 0 && p.Memsz > p.Filesz {
+				if _, err := m.WriteForce(va+uintptr(p.Filesz), make([]byte, tail)); err != nil {
+					return 0, 0, fmt.Errorf("zeroing bss: %w", err)
+				}
+			}
+			if segEnd > fileEnd {
+				if _, err := m.MMap(mm.MMapOpts{Addr: fileEnd, Length: segEnd - fileEnd, Perms: perms(p.Flags), Private: true, Fixed: true}); err != nil {
+					return 0, 0, noexec("cannot map bss at %#x: %v", fileEnd, err)
+				}
+			}
+		} else {
+			if _, err := m.MMap(mm.MMapOpts{Addr: start, Length: segEnd - start, Perms: perms(p.Flags), Private: true, Fixed: true, Name: name}); err != nil {
+				return 0, 0, noexec("cannot map segment at %#x: %v", va, err)
+			}
+			// The file's bytes from the page boundary, as a file mapping
+			// would show.
+			data := make([]byte, uintptr(p.Filesz)+head)
+			if n, err := r.ReadAt(data, int64(p.Off)-int64(head)); n < len(data) {
+				return 0, 0, noexec("short segment at %#x: %v", va, err)
+			}
+			if _, err := m.WriteForce(start, data); err != nil {
+				return 0, 0, fmt.Errorf("writing segment: %w", err)
+			}
+		}
+		if segEnd > end {
+			end = segEnd
+		}
+		// Without PT_PHDR, the headers are found where the first segment
+		// maps the file's start.
+		if phdr == 0 && p.Off == 0 {
+			phdr = va + uintptr(elfPhoff(r))
+		}
+	}
+	return end, phdr, nil
 }
 
 func perms(flags elf.ProgFlag) platform.Access {
@@ -138,66 +251,13 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxAddr := m.MaxAddress()
-
-	var bias uintptr
-	if f.Type == elf.ET_DYN {
-		bias = etDynBase + uintptr(mrand.Uint64N(1<<28))*mm.PageSize
+	interpPath, err := interpreter(f, o.File)
+	if err != nil {
+		return nil, err
 	}
-	var loads []*elf.Prog
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_LOAD {
-			loads = append(loads, p)
-		}
+	if interpPath != "" && o.OpenInterp == nil {
+		return nil, noexec("dynamically linked (needs an ELF interpreter): not supported here")
 	}
-	if len(loads) == 0 {
-		return nil, noexec("no loadable segments")
-	}
-	var end, phdr uintptr
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_PHDR {
-			phdr = uintptr(p.Vaddr) + bias
-		}
-	}
-	for _, p := range loads {
-		if p.Filesz > p.Memsz || p.Vaddr+p.Memsz < p.Vaddr || uintptr(p.Vaddr+p.Memsz)+bias > maxAddr {
-			return nil, noexec("bad segment at %#x", p.Vaddr)
-		}
-		if p.Vaddr%mm.PageSize != p.Off%mm.PageSize {
-			return nil, noexec("segment at %#x misaligned with its file offset", p.Vaddr)
-		}
-		va := uintptr(p.Vaddr) + bias
-		start := va &^ (mm.PageSize - 1)
-		segEnd := (va + uintptr(p.Memsz) + mm.PageSize - 1) &^ (mm.PageSize - 1)
-		if segEnd == start {
-			continue
-		}
-		if _, err := m.MMap(mm.MMapOpts{Addr: start, Length: segEnd - start, Perms: perms(p.Flags), Private: true, Fixed: true}); err != nil {
-			return nil, noexec("cannot map segment at %#x: %v", va, err)
-		}
-		// The file's bytes from the page boundary, as a file mapping would show.
-		head := va - start
-		data := make([]byte, uintptr(p.Filesz)+head)
-		if n, err := o.File.ReadAt(data, int64(p.Off)-int64(head)); n < len(data) {
-			return nil, noexec("short segment at %#x: %v", va, err)
-		}
-		if _, err := m.WriteForce(start, data); err != nil {
-			return nil, fmt.Errorf("writing segment: %w", err)
-		}
-		if segEnd > end {
-			end = segEnd
-		}
-		// Without PT_PHDR, the headers are found where the first segment
-		// maps the file's start.
-		if phdr == 0 && p.Off == 0 {
-			phdr = va + uintptr(elfPhoff(o.File))
-		}
-	}
-	entry := uintptr(f.Entry) + bias
-
-	// The heap starts at a random page within 32 MiB after the image.
-	brk := end + uintptr(mrand.Uint64N(1<<13))*mm.PageSize
-	m.SetBrk(brk)
 
 	// Stack: its top is randomized below the platform's reserved area; the
 	// mmap area starts below the stack's maximum extent plus a gap.
@@ -205,7 +265,7 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 	if stackSize < 128<<10 || stackSize > 1<<30 {
 		stackSize = 8 << 20
 	}
-	stackTop := (maxAddr - mm.PageSize - uintptr(mrand.Uint64N(1<<22))*mm.PageSize) &^ 0xf
+	stackTop := (m.MaxAddress() - mm.PageSize - uintptr(mrand.Uint64N(1<<22))*mm.PageSize) &^ 0xf
 	stackTop &^= mm.PageSize - 1
 	stackBottom := stackTop - stackSize
 	if _, err := m.MMap(mm.MMapOpts{Addr: stackBottom, Length: stackSize, Perms: platform.Access{Read: true, Write: true},
@@ -215,7 +275,49 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 	gap := max(stackSize, 128<<20)
 	m.SetMmapBase(stackBottom - gap - uintptr(mrand.Uint64N(1<<28))*mm.PageSize)
 
-	img := &Image{Entry: entry, Phdr: phdr, Brk: brk, ExecFn: o.Path, LoadBias: bias, StackLimit: stackBottom}
+	var bias uintptr
+	if f.Type == elf.ET_DYN {
+		bias = etDynBase + uintptr(mrand.Uint64N(1<<28))*mm.PageSize
+	}
+	end, phdr, err := loadSegments(m, f, o.File, o.Mappable, o.Path, bias)
+	if err != nil {
+		return nil, err
+	}
+	entry := uintptr(f.Entry) + bias
+	mainEntry := entry
+	var interpBase uintptr
+	if interpPath != "" {
+		r, mp, err := o.OpenInterp(interpPath)
+		if err != nil {
+			return nil, fmt.Errorf("ELF interpreter %s: %w", interpPath, err)
+		}
+		inf, err := Check(r)
+		if err != nil {
+			return nil, fmt.Errorf("ELF interpreter %s: %w", interpPath, err)
+		}
+		if p, _ := interpreter(inf, r); p != "" {
+			return nil, noexec("ELF interpreter %s itself needs an interpreter", interpPath)
+		}
+		if inf.Type != elf.ET_DYN {
+			return nil, noexec("ELF interpreter %s is not position independent", interpPath)
+		}
+		lo, hi := span(inf)
+		base, err := m.MMap(mm.MMapOpts{Length: hi - lo, Private: true})
+		if err != nil {
+			return nil, fmt.Errorf("reserving space for %s: %w", interpPath, err)
+		}
+		interpBase = base - lo
+		if _, _, err := loadSegments(m, inf, r, mp, interpPath, interpBase); err != nil {
+			return nil, err
+		}
+		entry = uintptr(inf.Entry) + interpBase
+	}
+
+	// The heap starts at a random page within 32 MiB after the image.
+	brk := end + uintptr(mrand.Uint64N(1<<13))*mm.PageSize
+	m.SetBrk(brk)
+
+	img := &Image{Entry: mainEntry, Phdr: phdr, Brk: brk, ExecFn: o.Path, LoadBias: bias, StackLimit: stackBottom, InterpBase: interpBase}
 	sp, err := buildStack(m, stackTop, f, o, img)
 	if err != nil {
 		return nil, err
@@ -287,7 +389,7 @@ func buildStack(m *mm.MemoryManager, top uintptr, f *elf.File, o Options, img *I
 		atPhent, uint64(56),
 		atPhnum, uint64(len(f.Progs)),
 		atPagesz, mm.PageSize,
-		atBase, 0,
+		atBase, uint64(img.InterpBase),
 		atFlags, 0,
 		atEntry, uint64(img.Entry),
 		atUID, uint64(o.Creds.UID),

@@ -471,6 +471,7 @@ func TestLoadE2BIG(t *testing.T) {
 	}
 }
 
+// Without OpenInterp, a dynamic executable is refused.
 func TestLoadDynamicRefused(t *testing.T) {
 	p := open(t, build(t, "-pie"))
 	hasInterp := false
@@ -480,8 +481,10 @@ func TestLoadDynamicRefused(t *testing.T) {
 	require.True(t, hasInterp, "test binary should be dynamically linked")
 	_, err := load(t, newMM(t), p, defaultOpts)
 	require.ErrorIs(t, err, loader.ErrNoExec)
+	// The format itself is fine: only loading without an interpreter
+	// opener refuses it.
 	_, err = loader.Check(bytes.NewReader(p.raw))
-	require.ErrorIs(t, err, loader.ErrNoExec)
+	require.NoError(t, err)
 
 	p = open(t, build(t, "-no-pie"))
 	_, err = load(t, newMM(t), p, defaultOpts)
