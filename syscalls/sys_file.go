@@ -378,6 +378,10 @@ func sysFcntl(t *kernel.Task, a args) (uintptr, error) {
 		return 0, nil
 	case unix.F_GETLK, unix.F_SETLK, unix.F_SETLKW, unix.F_OFD_GETLK, unix.F_OFD_SETLK, unix.F_OFD_SETLKW:
 		return fcntlLock(t, f, cmd, arg)
+	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
+		return pipeFcntl(f, cmd, arg)
+	case unix.F_ADD_SEALS, unix.F_GET_SEALS:
+		return sealFcntl(f, cmd, arg)
 	}
 	t.Kernel().Log.Info("fcntl command not implemented", "cmd", cmd)
 	return 0, unix.EINVAL

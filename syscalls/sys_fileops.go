@@ -110,6 +110,9 @@ func sysFallocate(t *kernel.Task, a args) (uintptr, error) {
 	}
 	al, ok := f.Impl.(allocator)
 	if !ok {
+		if isPipeLike(f) {
+			return 0, unix.ESPIPE
+		}
 		return 0, unix.ENODEV
 	}
 	return 0, al.Allocate(off, length)
@@ -134,7 +137,20 @@ func sysFsync(t *kernel.Task, a args) (uintptr, error) {
 	if s, ok := f.Impl.(syncer); ok {
 		return 0, s.Sync()
 	}
+	if isPipeLike(f) {
+		return 0, unix.EINVAL
+	}
 	return 0, nil
+}
+
+// isPipeLike reports a pipe, FIFO or socket: files without storage.
+func isPipeLike(f *vfs.FileDescription) bool {
+	st, err := statOf(f)
+	if err != nil {
+		return false
+	}
+	t := st.Mode & unix.S_IFMT
+	return t == unix.S_IFIFO || t == unix.S_IFSOCK
 }
 
 // sysSync implements sync(2).
@@ -408,7 +424,7 @@ func sysMemfdCreate(t *kernel.Task, a args) (uintptr, error) {
 		}
 		return 0, err
 	}
-	f, err := t.Kernel().NewMemfd(name, 0o777&^0)
+	f, err := t.Kernel().NewMemfd(name, 0o777, flags&mfdAllowSealing != 0)
 	if err != nil {
 		return 0, err
 	}

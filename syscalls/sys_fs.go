@@ -151,6 +151,13 @@ func doOpen(t *kernel.Task, dirfd int, addr uintptr, flags int, mode uint32, res
 	if err != nil {
 		return 0, err
 	}
+	if (res.InRoot || res.Beneath) && strings.HasPrefix(path, "/") {
+		// The starting directory is the root (or the fence) even for an
+		// absolute path.
+		if start, err = startAt(t, ctx, dirfd, "."); err != nil {
+			return 0, err
+		}
+	}
 	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		t.Kernel().Log.Info("O_TMPFILE not implemented")
 		return 0, unix.EOPNOTSUPP

@@ -102,6 +102,12 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 	return t.MemoryManager().MMap(opts)
 }
 
+// F_SEAL_WRITE and F_SEAL_FUTURE_WRITE.
+const (
+	sealWrite       = 8
+	sealFutureWrite = 16
+)
+
 // mappableFile is implemented by open files that can be mapped.
 type mappableFile interface {
 	Mappable() vfs.Mappable
@@ -127,6 +133,9 @@ func fileMapping(t *kernel.Task, f *vfs.FileDescription, o *mm.MMapOpts, off int
 			return unix.EACCES
 		}
 		o.NoWrite = !writable
+		if s, ok := f.Impl.(sealable); ok && o.Perms.Write && s.Seals()&(sealWrite|sealFutureWrite) != 0 {
+			return unix.EPERM
+		}
 	}
 	if off < 0 || off+int64(o.Length) < off {
 		return unix.EOVERFLOW

@@ -20,6 +20,51 @@ type file struct {
 	// opens counts open file descriptions, so an unlinked file's data is
 	// freed only when the last one closes.
 	opens int
+	// seals are the memfd seals (F_SEAL_*); files not made by
+	// memfd_create start with F_SEAL_SEAL, as in Linux.
+	seals uint32
+	// shared counts shared mappings, which forbid F_SEAL_WRITE.
+	shared int
+}
+
+// Seal bits (fcntl(2) F_ADD_SEALS).
+const (
+	SealSeal        = 1
+	SealShrink      = 2
+	SealGrow        = 4
+	SealWrite       = 8
+	SealFutureWrite = 16
+)
+
+// SharedMappings implements vfs.MappingCounter.
+func (f *file) SharedMappings(delta int) {
+	f.dataMu.Lock()
+	f.shared += delta
+	f.dataMu.Unlock()
+}
+
+// Seals returns the file's seals.
+func (f *file) Seals() uint32 {
+	f.dataMu.Lock()
+	defer f.dataMu.Unlock()
+	return f.seals
+}
+
+// AddSeals implements F_ADD_SEALS.
+func (f *file) AddSeals(s uint32) error {
+	if s&^(SealSeal|SealShrink|SealGrow|SealWrite|SealFutureWrite) != 0 {
+		return unix.EINVAL
+	}
+	f.dataMu.Lock()
+	defer f.dataMu.Unlock()
+	if f.seals&SealSeal != 0 {
+		return unix.EPERM
+	}
+	if s&SealWrite != 0 && f.shared > 0 {
+		return unix.EBUSY
+	}
+	f.seals |= s
+	return nil
 }
 
 // Stat implements vfs.Inode.
@@ -37,7 +82,9 @@ func (f *file) SetStat(s vfs.SetStat) error {
 		if s.Size < 0 {
 			return unix.EINVAL
 		}
-		f.truncate(s.Size)
+		if err := f.truncate(s.Size); err != nil {
+			return err
+		}
 		now := vfs.Now()
 		f.fs.mu.Lock()
 		f.mtime, f.ctime = now, now
@@ -51,9 +98,12 @@ func (f *file) SetStat(s vfs.SetStat) error {
 	return nil
 }
 
-func (f *file) truncate(size int64) {
+func (f *file) truncate(size int64) error {
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
+	if (size < f.size && f.seals&SealShrink != 0) || (size > f.size && f.seals&SealGrow != 0) {
+		return unix.EPERM
+	}
 	if size < f.size {
 		first := (size + pageSize - 1) / pageSize
 		for idx, off := range f.pages {
@@ -70,6 +120,7 @@ func (f *file) truncate(size int64) {
 		}
 	}
 	f.size = size
+	return nil
 }
 
 // Allocate implements fallocate(2) mode 0: the size grows to off+length.
@@ -77,6 +128,9 @@ func (f *file) Allocate(off, length int64) error {
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
 	if end := off + length; end > f.size {
+		if f.seals&SealGrow != 0 {
+			return unix.EPERM
+		}
 		f.size = end
 	}
 	return nil
@@ -109,6 +163,9 @@ func (f *file) Open(flags int) (vfs.FileDescriptionImpl, error) {
 func (f *file) MapPage(index int64, write bool) (int64, error) {
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
+	if write && f.seals&(SealWrite|SealFutureWrite) != 0 {
+		return 0, unix.EPERM
+	}
 	if index*pageSize >= f.size {
 		return 0, unix.EFAULT
 	}
@@ -164,6 +221,18 @@ func (f *file) write(bufs [][]byte, off int64) (int, error) {
 	}
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
+	if f.seals&(SealWrite|SealFutureWrite) != 0 {
+		return 0, unix.EPERM
+	}
+	if f.seals&SealGrow != 0 {
+		total := int64(0)
+		for _, b := range bufs {
+			total += int64(len(b))
+		}
+		if off+total > f.size {
+			return 0, unix.EPERM
+		}
+	}
 	done := 0
 	for _, b := range bufs {
 		for len(b) > 0 {
@@ -210,6 +279,19 @@ func (fd *fileFD) Preadv(b [][]byte, off int64) (int, error)            { return
 func (fd *fileFD) Pwritev(b [][]byte, off int64) (int, error)           { return fd.f.write(b, off) }
 func (fd *fileFD) Stat() (unix.Stat_t, error)                           { return vfs.StatToUnix(fd.f) }
 func (fd *fileFD) Ioctl(vfs.UserMemory, uint, uintptr) (uintptr, error) { return 0, unix.ENOTTY }
+
+// Seals returns the file's seals (F_GET_SEALS).
+func (fd *fileFD) Seals() uint32 { return fd.f.Seals() }
+
+// ClearSeals removes every seal (memfd_create with MFD_ALLOW_SEALING).
+func (fd *fileFD) ClearSeals() {
+	fd.f.dataMu.Lock()
+	fd.f.seals = 0
+	fd.f.dataMu.Unlock()
+}
+
+// AddSeals adds seals (F_ADD_SEALS).
+func (fd *fileFD) AddSeals(s uint32) error { return fd.f.AddSeals(s) }
 
 // Mappable returns the file as a vfs.Mappable.
 func (fd *fileFD) Mappable() vfs.Mappable { return fd.f }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/pipe"
 	"sbx/fs/vfs"
 )
 
@@ -262,7 +263,7 @@ func (d *dir) addLocked(name string, c vfs.Inode) error {
 func (d *dir) Create(name string, mode uint32, o vfs.Owner) (vfs.Inode, error) {
 	d.fs.mu.Lock()
 	defer d.fs.mu.Unlock()
-	f := &file{inode: d.fs.newInode(unix.S_IFREG|mode&0o7777, o), pages: make(map[int64]int64)}
+	f := &file{inode: d.fs.newInode(unix.S_IFREG|mode&0o7777, o), pages: make(map[int64]int64), seals: SealSeal}
 	if err := d.addLocked(name, f); err != nil {
 		return nil, err
 	}
@@ -497,6 +498,8 @@ type special struct {
 	inode
 	// Opener, if set, opens the device.
 	Opener func(flags int) (vfs.FileDescriptionImpl, error)
+	// fifo is a FIFO's pipe, made on first open; guarded by fs.mu.
+	fifo *pipe.Pipe
 }
 
 // Stat implements vfs.Inode.
@@ -521,6 +524,15 @@ func (s *special) SetStat(st vfs.SetStat) error {
 func (s *special) Open(flags int) (vfs.FileDescriptionImpl, error) {
 	if s.Opener != nil {
 		return s.Opener(flags)
+	}
+	if s.mode&unix.S_IFMT == unix.S_IFIFO {
+		s.fs.mu.Lock()
+		if s.fifo == nil {
+			s.fifo = pipe.New()
+		}
+		p := s.fifo
+		s.fs.mu.Unlock()
+		return p.OpenFIFO(flags)
 	}
 	return nil, unix.ENXIO
 }

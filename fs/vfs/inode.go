@@ -152,6 +152,12 @@ type Mappable interface {
 	MapPage(index int64, write bool) (int64, error)
 }
 
+// MappingCounter is implemented by mappables that need to know how many
+// shared mappings of them exist.
+type MappingCounter interface {
+	SharedMappings(delta int)
+}
+
 // MemoryFile is the memory file as filesystems see it (implemented by the
 // sentry's memory file): page-sized allocations they can read and write.
 type MemoryFile interface {

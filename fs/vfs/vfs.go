@@ -236,8 +236,20 @@ func (v *VFS) openResolved(ctx *Context, vd VirtualDentry, flags int, created bo
 	if write && vd.Mount.ReadOnly && (st.IsRegular() || st.IsDir()) {
 		return nil, unix.EROFS
 	}
+	if flags&unix.O_NOATIME != 0 && !ctx.Creds.Privileged() && ctx.Creds.UID != st.UID {
+		return nil, unix.EPERM
+	}
+	writer := (acc == unix.O_WRONLY || acc == unix.O_RDWR) && st.IsRegular()
+	if writer {
+		if err := GetWriteAccess(vd.Dentry.inode); err != nil {
+			return nil, err
+		}
+	}
 	impl, err := vd.Dentry.inode.Open(flags)
 	if err != nil {
+		if writer {
+			PutWriteAccess(vd.Dentry.inode)
+		}
 		return nil, err
 	}
 	if flags&unix.O_TRUNC != 0 && st.IsRegular() && !created && st.Size != 0 {
@@ -249,6 +261,13 @@ func (v *VFS) openResolved(ctx *Context, vd VirtualDentry, flags int, created bo
 	fd := NewFileDescription(impl, flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOCTTY|unix.O_TRUNC))
 	fd.vd = vd
 	fd.inode = vd.Dentry.inode
+	if writer {
+		i := vd.Dentry.inode
+		fd.OnRelease(func() { PutWriteAccess(i) })
+	}
+	if d, ok := impl.(interface{ SetDescription(*FileDescription) }); ok {
+		d.SetDescription(fd)
+	}
 	return fd, nil
 }
 

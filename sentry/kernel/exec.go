@@ -100,6 +100,8 @@ func execErrno(err error) error {
 
 // program is a loaded executable, ready to run.
 type program struct {
+	// exe is the executable's inode, denied to writers while it runs.
+	exe     vfs.Inode
 	mm      *mm.MemoryManager
 	img     *loader.Image
 	exePath string
@@ -124,6 +126,11 @@ func (k *Kernel) loadProgram(ctx *vfs.Context, creds Credentials, stackSize uint
 		vd, err = v.Resolve(ctx, start, path, vfs.Resolve{NoFollow: noFollow})
 		if err != nil {
 			return nil, err
+		}
+		if noFollow {
+			if st, err := vd.Dentry.Inode().Stat(); err == nil && st.IsSymlink() {
+				return nil, unix.ELOOP
+			}
 		}
 		if impl, mp, err = openExec(ctx, vd); err != nil {
 			return nil, err
@@ -153,9 +160,14 @@ func (k *Kernel) loadProgram(ctx *vfs.Context, creds Credentials, stackSize uint
 		argv, path, start, noFollow = nargv, interp, ctx.Cwd, false
 	}
 	defer impl.Release()
+	exe := vd.Dentry.Inode()
+	if err := vfs.DenyWriteAccess(exe); err != nil {
+		return nil, err
+	}
 
 	m, err := mm.New(k.Platform, k.MemFile)
 	if err != nil {
+		vfs.AllowWriteAccess(exe)
 		return nil, unix.ENOMEM
 	}
 	var opened []vfs.FileDescriptionImpl
@@ -184,10 +196,11 @@ func (k *Kernel) loadProgram(ctx *vfs.Context, creds Credentials, stackSize uint
 	})
 	if err != nil {
 		m.Release()
+		vfs.AllowWriteAccess(exe)
 		return nil, execErrno(err)
 	}
-	exe, _ := v.PathOf(ctx.Root, vd)
-	return &program{mm: m, img: img, exePath: exe, name: baseName(execPath)}, nil
+	exePath, _ := v.PathOf(ctx.Root, vd)
+	return &program{exe: exe, mm: m, img: img, exePath: exePath, name: baseName(execPath)}, nil
 }
 
 // Execve replaces the task's program (execve(2)). start and path name the
@@ -202,6 +215,10 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	old := t.mm
 	t.mm = p.mm
 	old.Release()
+	if t.exe != nil {
+		vfs.AllowWriteAccess(t.exe)
+	}
+	t.exe = p.exe
 	t.regs = p.img.Registers
 	t.Image = p.img
 	t.ExePath = p.exePath

@@ -221,7 +221,7 @@ func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
 	}
 	t := &Task{
 		k: k, tg: tg, mm: p.mm, ctx: ctxp, regs: p.img.Registers,
-		tid: k.allocTID(), Creds: o.Creds, Image: p.img, ExePath: p.exePath,
+		tid: k.allocTID(), Creds: o.Creds, Image: p.img, ExePath: p.exePath, exe: p.exe,
 	}
 	tg.pid = t.tid
 	tg.leader = t

@@ -14,39 +14,40 @@ import (
 type memfdFS struct {
 	once sync.Once
 	ns   *vfs.MountNamespace
-	mu   sync.Mutex // guards n
-	n    int
+	mu   sync.Mutex // serializes memfd creation
 }
 
 // NewMemfd creates an anonymous memory-backed file (memfd_create(2)) and
 // returns it open for reading and writing. Its name in /proc/[pid]/fd is
 // "/memfd:NAME (deleted)", as in Linux.
-func (k *Kernel) NewMemfd(name string, mode uint32) (*vfs.FileDescription, error) {
+func (k *Kernel) NewMemfd(name string, mode uint32, allowSealing bool) (*vfs.FileDescription, error) {
 	m := &k.memfd
 	m.once.Do(func() {
 		_, root := tmpfs.New(k.MemFile, 0o700, vfs.Owner{})
 		m.ns = vfs.NewMountNamespace(root, "tmpfs", "memfd", false)
 	})
-	m.mu.Lock()
-	m.n++
 	file := fmt.Sprintf("memfd:%s", name)
 	if len(file) > vfs.MaxName {
 		file = file[:vfs.MaxName]
 	}
-	tmp := fmt.Sprintf(".%d", m.n)
-	m.mu.Unlock()
 	root := m.ns.Root()
 	ctx := &vfs.Context{Creds: &vfs.Creds{}, Root: root, Cwd: root}
 	v := &vfs.VFS{NS: m.ns}
-	dir := tmp
-	if err := v.MkdirAt(ctx, root, dir, 0o700); err != nil {
-		return nil, err
+	// Create and unlink under the lock, so the name is free again for the
+	// next memfd of the same name, and /proc shows "/memfd:NAME (deleted)".
+	m.mu.Lock()
+	f, err := v.OpenAt(ctx, root, file, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, mode, vfs.Resolve{})
+	if err == nil {
+		v.UnlinkAt(ctx, root, file)
 	}
-	path := dir + "/" + file
-	f, err := v.OpenAt(ctx, root, path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, mode, vfs.Resolve{})
+	m.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	v.UnlinkAt(ctx, root, path)
+	if allowSealing {
+		if s, ok := f.Impl.(interface{ ClearSeals() }); ok {
+			s.ClearSeals()
+		}
+	}
 	return f, nil
 }

@@ -237,7 +237,9 @@ type Task struct {
 	RobustList    uintptr
 	RobustListLen uintptr
 	// ExePath is the path of the running executable in the sandbox.
-	ExePath   string
+	ExePath string
+	// exe is the running executable's inode (writes to it give ETXTBSY).
+	exe       vfs.Inode
 	name      string
 	exited    bool
 	hostTID   int
@@ -358,6 +360,10 @@ func (t *Task) run() ExitStatus {
 }
 
 func (t *Task) release() {
+	if t.exe != nil {
+		vfs.AllowWriteAccess(t.exe)
+		t.exe = nil
+	}
 	t.tg.FDTable.RemoveAll()
 	t.ctx.Release()
 	t.mm.Release()

@@ -164,6 +164,10 @@ func (mm *MemoryManager) Release() {
 		mm.free(p)
 		delete(mm.pages, a)
 	}
+	mm.vmas.Ascend(func(v *vma) bool {
+		track(v, -1)
+		return true
+	})
 	mm.vmas.Clear(false)
 	mm.as.Release()
 }
@@ -217,6 +221,18 @@ func (mm *MemoryManager) split(addr uintptr) {
 	mm.vmas.Delete(v)
 	mm.vmas.ReplaceOrInsert(v.copyWith(v.start, addr))
 	mm.vmas.ReplaceOrInsert(v.copyWith(addr, v.end))
+	track(v, 1)
+}
+
+// track tells a file how many shared mappings of it exist (memfd seals
+// need to know).
+func track(v *vma, delta int) {
+	if v.private || v.mappable == nil {
+		return
+	}
+	if c, ok := v.mappable.(vfs.MappingCounter); ok {
+		c.SharedMappings(delta)
+	}
 }
 
 // forEachPage calls fn for each populated page in [start, end), choosing the
@@ -265,6 +281,7 @@ func (mm *MemoryManager) removeRange(start, end uintptr) {
 	mm.split(end)
 	for _, v := range mm.vmasIn(start, end) {
 		mm.vmas.Delete(v)
+		track(v, -1)
 	}
 	mm.dropPages(start, end)
 }
@@ -363,6 +380,7 @@ func (mm *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name,
 		mappable: o.Mappable, fileOff: o.Offset, noWrite: o.NoWrite}
 	mm.vmas.ReplaceOrInsert(v)
+	track(v, 1)
 	if o.Populate {
 		// MAP_POPULATE is best effort: pages it cannot fill now fault in
 		// later (or fail then).

@@ -65,8 +65,17 @@ func run(t *testing.T, stdin string, name string, args ...string) result {
 	return r
 }
 
+// sandboxed runs args under sbx. A program given by an absolute path
+// outside the host's usual directories (a test build in a temp dir) has its
+// directory bound into the sandbox read-only, since the sandbox's /tmp is
+// its own.
 func sandboxed(t *testing.T, stdin string, args ...string) result {
-	return run(t, stdin, sbxPath(t), append([]string{"run", "--platform=ptrace"}, args...)...)
+	pre := []string{"run", "--platform=ptrace"}
+	if p := args[0]; strings.HasPrefix(p, os.TempDir()) {
+		dir := filepath.Dir(p)
+		pre = append(pre, "-v", dir+":"+dir+":ro")
+	}
+	return run(t, stdin, sbxPath(t), append(pre, args...)...)
 }
 
 // buildC compiles testdata/NAME.c into a temp dir, -static unless another
@@ -129,7 +138,8 @@ func TestNullDerefAndENOSYS(t *testing.T) {
 	require.Equal(t, 139, r.status)
 	require.Contains(t, r.stdout, "syscall(400) = -1 errno=38")
 
-	r = run(t, "", sbxPath(t), "run", "--strace", bin)
+	dir := filepath.Dir(bin)
+	r = run(t, "", sbxPath(t), "run", "--strace", "-v", dir+":"+dir+":ro", bin)
 	require.Equal(t, 139, r.status)
 	require.Contains(t, r.stderr, "syscall_400(")
 	require.Contains(t, r.stderr, "= -1 ENOSYS (Function not implemented)")
@@ -211,7 +221,9 @@ func TestHelp(t *testing.T) {
 // --debug-log names unimplemented syscalls.
 func TestDebugLog(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "log")
-	r := run(t, "", sbxPath(t), "run", "--debug-log="+log, buildC(t, "null_deref"))
+	bin := buildC(t, "null_deref")
+	dir := filepath.Dir(bin)
+	r := run(t, "", sbxPath(t), "run", "--debug-log="+log, "-v", dir+":"+dir+":ro", bin)
 	require.Equal(t, 139, r.status)
 	b, err := os.ReadFile(log)
 	require.NoError(t, err)

@@ -8,7 +8,7 @@
 // static and as a static-pie executable, and every case of every build is run
 // first natively, to prove the test itself right, and then under sbx:
 //
-//	$SBX run --platform=ptrace <binary> <case>
+//	$SBX run --platform=ptrace -v <dir>:<dir> <binary> <case>
 //
 // SBX defaults to ../../bin/sbx (a relative SBX is taken from this directory);
 // when that binary is missing the test fails, it is never skipped.
@@ -49,6 +49,7 @@ type variant struct {
 var variants = []variant{
 	{name: "static", flags: []string{"-O1", "-static"}},
 	{name: "static-pie", flags: []string{"-O1", "-static-pie"}},
+	{name: "dynamic", flags: []string{"-O1"}},
 }
 
 // result is what one run of a program produced.
@@ -205,7 +206,10 @@ func runCase(t *testing.T, sbx, bin, name string) {
 	if !native.ok() {
 		t.Fatalf("case %s fails natively, so the test itself is wrong:\n%s", name, native)
 	}
-	sandboxed := run(t.Context(), runTimeout, sbx, "run", "--platform=ptrace", bin, name)
+	// The build directory is on the host: bind it into the sandbox, whose
+	// /tmp is its own.
+	dir := filepath.Dir(bin)
+	sandboxed := run(t.Context(), runTimeout, sbx, "run", "--platform=ptrace", "-v", dir+":"+dir, bin, name)
 	if !sandboxed.ok() {
 		t.Fatalf("case %s passes natively but fails under sbx:\n%s", name, sandboxed)
 	}
