@@ -2,21 +2,32 @@
 //
 // It prints one row per benchmark, with the native result, one column per
 // sandbox platform (-platforms, comma separated), and the ratio sbx/native for
-// each platform:
+// each platform. For costs (times) the ratio is the slowdown, lower is
+// better; for throughputs it is the fraction of native speed, higher is
+// better, and reads "0.62x native":
 //
-//	benchmark                       native        ptrace     ratio
-//	getpid (ns/call)                 85.1        2101.3     24.7x
-//	busybox true (ms, median)         0.9          12.3     13.7x
+//	benchmark                             native        ptrace           ratio
+//	getpid (ns/call)                        85.1        2101.3           24.7x
+//	busybox true (ms, median)                0.9          12.3           13.7x
+//	read 256 MiB (MB/s)                  24902.7       15439.7    0.62x native
+//	stat 10,000 files (ms)                  36.2        1869.0           51.6x
+//
+// The programs and files the benchmarks need (a 256 MiB file, a tree of
+// 10,000 small files) are made once in a host temporary directory, bound
+// read-only into each sandbox at the same path, and removed on exit, also on
+// an interrupt.
 //
 // Usage, from the repository root (make bench does this after make build):
 //
 //	go run ./test/bench -sbx bin/sbx [-platforms ptrace] [-iterations N] [-runs N]
 //
 // To add a row, add an entry to benchmarks below: a name and a unit, the
-// native command, the sandboxed command (usually sbxRun of the native one),
-// and how a command is measured (selfReported or wallMedian). A benchmark that
-// needs a program built or a file present does that in prepare, which runs for
-// every row before anything is measured.
+// native command, the sandboxed command (sbxRun of the native one, or
+// sbxRunTmp if it uses what prepare made), and how a command is measured
+// (selfReported, bestOf, medianOf or wallMedian). A benchmark that needs a
+// program built or a file present does that in prepare, which runs for every
+// row before anything is measured; prepare returns a skipError if the row
+// cannot run on this machine but the others can.
 package main
 
 import (
@@ -28,17 +39,48 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
 //go:embed c/getpid.c
 var getpidSource []byte
 
-const busybox = "/bin/busybox"
+//go:embed c/read.c
+var readSource []byte
+
+//go:embed c/stat.c
+var statSource []byte
+
+const (
+	busybox = "/bin/busybox"
+	python3 = "/usr/bin/python3"
+	// trueBin is dynamically linked on Debian, so its row includes ld.so.
+	trueBin = "/bin/true"
+)
+
+// The read benchmark's file: readFileMiB MiB in a file of e.tmp.
+const (
+	readFileName = "read.dat"
+	readFileMiB  = 256
+)
+
+// The stat benchmark's tree: treeDirs directories of treeFiles files each,
+// under a directory of e.tmp.
+const (
+	treeName  = "tree"
+	treeDirs  = 100
+	treeFiles = 100
+)
+
+// selfReportedRuns is how many times a program that measures itself runs
+// in the read and stat rows (best of, median of).
+const selfReportedRuns = 3
 
 // warmups is how many times a wall-time command runs before it is timed.
 const warmups = 2
@@ -49,6 +91,7 @@ type env struct {
 	iterations int    // getpid loop iterations
 	runs       int    // timed runs of each wall-time command
 	timeout    time.Duration
+	ctx        context.Context   // canceled on SIGINT or SIGTERM
 	tmp        string            // scratch directory, removed on exit
 	bins       map[string]string // programs built by prepare, by name
 }
@@ -64,9 +107,20 @@ type benchmark struct {
 	// the sbx platform.
 	native    func(e *env) []string
 	sandboxed func(e *env, platform string) []string
-	// measure runs argv and returns its cost in unit.
+	// measure runs argv and returns its cost (or throughput) in unit.
 	measure func(e *env, argv []string) (float64, error)
+	// throughput is set if higher values are better (e.g. MB/s), so the
+	// ratio reads as a fraction of native speed.
+	throughput bool
+	// skipped, set when prepare returned a skipError, says why the row is
+	// not measured.
+	skipped string
 }
+
+// A skipError from prepare skips its row, with the error as the note.
+type skipError struct{ reason string }
+
+func (s *skipError) Error() string { return s.reason }
 
 var benchmarks = []benchmark{
 	{
@@ -77,7 +131,7 @@ var benchmarks = []benchmark{
 			return []string{e.bins["getpid"], strconv.Itoa(e.iterations)}
 		},
 		sandboxed: func(e *env, platform string) []string {
-			return sbxRun(e, platform, e.bins["getpid"], strconv.Itoa(e.iterations))
+			return sbxRunTmp(e, platform, e.bins["getpid"], strconv.Itoa(e.iterations))
 		},
 		measure: selfReported,
 	},
@@ -93,6 +147,55 @@ var benchmarks = []benchmark{
 		},
 		measure: wallMedian,
 	},
+	{
+		name:    fmt.Sprintf("read %d MiB", readFileMiB),
+		unit:    "MB/s",
+		prepare: all(buildC("read", readSource), makeReadFile),
+		native: func(e *env) []string {
+			return []string{e.bins["read"], filepath.Join(e.tmp, readFileName)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["read"], filepath.Join(e.tmp, readFileName))
+		},
+		measure:    bestOf(selfReportedRuns),
+		throughput: true,
+	},
+	{
+		name:    fmt.Sprintf("stat %s files", thousands(treeDirs*treeFiles)),
+		unit:    "ms",
+		prepare: all(buildC("stat", statSource), makeTree),
+		native: func(e *env) []string {
+			return []string{e.bins["stat"], filepath.Join(e.tmp, treeName), strconv.Itoa(treeDirs * treeFiles)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["stat"], filepath.Join(e.tmp, treeName), strconv.Itoa(treeDirs*treeFiles))
+		},
+		measure: medianOf(selfReportedRuns),
+	},
+	{
+		name:    "python3 -c pass",
+		unit:    "ms, median",
+		prepare: optionalExecutable(python3, "install python3 to measure it"),
+		native: func(e *env) []string {
+			return []string{python3, "-c", "pass"}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRun(e, platform, python3, "-c", "pass")
+		},
+		measure: wallMedian,
+	},
+	{
+		name:    "sbx run " + trueBin,
+		unit:    "ms, median",
+		prepare: needExecutable(trueBin, "install coreutils"),
+		native: func(e *env) []string {
+			return []string{trueBin}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRun(e, platform, trueBin)
+		},
+		measure: wallMedian,
+	},
 }
 
 func (b *benchmark) label() string { return b.name + " (" + b.unit + ")" }
@@ -100,6 +203,73 @@ func (b *benchmark) label() string { return b.name + " (" + b.unit + ")" }
 // sbxRun returns the argv that runs argv in a new sandbox on platform.
 func sbxRun(e *env, platform string, argv ...string) []string {
 	return append([]string{e.sbx, "run", "--platform=" + platform}, argv...)
+}
+
+// sbxRunTmp is sbxRun with e.tmp bound read-only at the same path in the
+// sandbox, for programs and files made by prepare: the sandbox's /tmp is its
+// own, so the host's temporary directory is not visible otherwise.
+func sbxRunTmp(e *env, platform string, argv ...string) []string {
+	return append([]string{e.sbx, "run", "--platform=" + platform, "-v", e.tmp + ":" + e.tmp + ":ro"}, argv...)
+}
+
+// all returns a prepare function that runs each of prepares in turn.
+func all(prepares ...func(e *env) error) func(e *env) error {
+	return func(e *env) error {
+		for _, p := range prepares {
+			if err := p(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// makeReadFile writes the read benchmark's file, readFileMiB MiB of
+// non-zero bytes (so no file system stores it sparse).
+func makeReadFile(e *env) error {
+	f, err := os.Create(filepath.Join(e.tmp, readFileName))
+	if err != nil {
+		return err
+	}
+	chunk := make([]byte, 1<<20)
+	for i := range readFileMiB {
+		for j := range chunk {
+			chunk[j] = byte(i+j) | 1
+		}
+		if _, err := f.Write(chunk); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// makeTree makes the stat benchmark's tree: treeDirs directories of
+// treeFiles small files each.
+func makeTree(e *env) error {
+	root := filepath.Join(e.tmp, treeName)
+	for d := range treeDirs {
+		dir := filepath.Join(root, fmt.Sprintf("d%03d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for f := range treeFiles {
+			name := fmt.Sprintf("f%03d", f)
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(name+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// thousands formats n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // buildC returns a prepare function that compiles source, a C program, with
@@ -130,6 +300,17 @@ func needExecutable(path, hint string) func(e *env) error {
 	}
 }
 
+// optionalExecutable returns a prepare function that skips its row if path
+// is not an executable regular file, suggesting hint.
+func optionalExecutable(path, hint string) func(e *env) error {
+	return func(*env) error {
+		if err := checkExecutable(path, hint); err != nil {
+			return &skipError{err.Error()}
+		}
+		return nil
+	}
+}
+
 func checkExecutable(path, hint string) error {
 	fi, err := os.Stat(path)
 	switch {
@@ -144,7 +325,8 @@ func checkExecutable(path, hint string) error {
 }
 
 // selfReported runs argv once and returns the number at the start of the
-// last line of its standard output (for getpid, "<ns> ns/call").
+// last line of its standard output (for getpid, "<ns> ns/call"; for read,
+// "<MB/s> MB/s <bytes> bytes"; for stat, "<ms> ms <files> files").
 func selfReported(e *env, argv []string) (float64, error) {
 	out, err := run(e, argv)
 	if err != nil {
@@ -160,6 +342,38 @@ func selfReported(e *env, argv []string) (float64, error) {
 		return 0, fmt.Errorf("%s: cannot parse result %q: %v", quote(argv), lines[len(lines)-1], err)
 	}
 	return v, nil
+}
+
+// bestOf returns a measure function that runs argv n times and returns the
+// highest self-reported result (for throughputs).
+func bestOf(n int) func(e *env, argv []string) (float64, error) {
+	return func(e *env, argv []string) (float64, error) {
+		best := 0.0
+		for range n {
+			v, err := selfReported(e, argv)
+			if err != nil {
+				return 0, err
+			}
+			best = max(best, v)
+		}
+		return best, nil
+	}
+}
+
+// medianOf returns a measure function that runs argv n times and returns the
+// median self-reported result.
+func medianOf(n int) func(e *env, argv []string) (float64, error) {
+	return func(e *env, argv []string) (float64, error) {
+		vs := make([]float64, 0, n)
+		for range n {
+			v, err := selfReported(e, argv)
+			if err != nil {
+				return 0, err
+			}
+			vs = append(vs, v)
+		}
+		return median(vs), nil
+	}
 }
 
 // wallMedian runs argv warmups times untimed, then e.runs times timed, and
@@ -191,13 +405,16 @@ func median(xs []float64) float64 {
 // run runs argv with no input and returns its standard output. If it fails,
 // the error holds the command line, how it ended, and all it printed.
 func run(e *env, argv []string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	ctx, cancel := context.WithTimeout(e.ctx, e.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	err := cmd.Run()
+	if e.ctx.Err() != nil {
+		return nil, errors.New("interrupted")
+	}
 	if ctx.Err() != nil {
 		err = fmt.Errorf("timed out after %v (see -timeout)", e.timeout)
 	}
@@ -295,6 +512,10 @@ func benchMain() error {
 	if err != nil {
 		return err
 	}
+	// An interrupt cancels ctx, which kills the running command, so that
+	// benchMain returns and removes tmp and the large files in it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	tmp, err := os.MkdirTemp("", "sbx-bench-")
 	if err != nil {
 		return err
@@ -305,15 +526,24 @@ func benchMain() error {
 		iterations: *iterations,
 		runs:       *runs,
 		timeout:    *timeout,
+		ctx:        ctx,
 		tmp:        tmp,
 		bins:       map[string]string{},
 	}
 
 	for i := range benchmarks {
-		if b := &benchmarks[i]; b.prepare != nil {
-			if err := b.prepare(e); err != nil {
-				return err
-			}
+		b := &benchmarks[i]
+		if b.prepare == nil {
+			continue
+		}
+		var skip *skipError
+		if err := b.prepare(e); errors.As(err, &skip) {
+			b.skipped = skip.reason
+		} else if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return errors.New("interrupted")
 		}
 	}
 
@@ -334,7 +564,7 @@ func benchMain() error {
 	for i, h := range header {
 		w := 14 // room for a value such as 1234567.8
 		if i > len(platforms) {
-			w = 10 // room for a ratio such as 1234.5x
+			w = 16 // room for a ratio such as 1234.5x or 0.62x native
 		}
 		t.colWidths = append(t.colWidths, max(w, len(h)+4))
 	}
@@ -343,6 +573,10 @@ func benchMain() error {
 	// Rows are printed as they finish, so a slow run shows progress.
 	for i := range benchmarks {
 		b := &benchmarks[i]
+		if b.skipped != "" {
+			fmt.Printf("  %-*s  (skipped: %s)\n", t.labelWidth, b.label(), b.skipped)
+			continue
+		}
 		native, err := b.measure(e, b.native(e))
 		if err != nil {
 			return fmt.Errorf("%s, native: %w", b.name, err)
@@ -360,10 +594,15 @@ func benchMain() error {
 			cells = append(cells, strconv.FormatFloat(v, 'f', 1, 64))
 		}
 		for _, v := range values[1:] {
-			if native > 0 {
-				cells = append(cells, strconv.FormatFloat(v/native, 'f', 1, 64)+"x")
-			} else {
+			switch {
+			case native <= 0:
 				cells = append(cells, "n/a")
+			case b.throughput:
+				// A fraction of native speed: "0.62x native".
+				cells = append(cells, strconv.FormatFloat(v/native, 'f', 2, 64)+"x native")
+			default:
+				// A slowdown: "24.7x" as long as native.
+				cells = append(cells, strconv.FormatFloat(v/native, 'f', 1, 64)+"x")
 			}
 		}
 		t.row(b.label(), cells)
