@@ -135,11 +135,6 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 	if (kind == ioPread || kind == ioPwrite) && off < 0 {
 		return 0, unix.EINVAL
 	}
-	if i := f.Inode(); i != nil && !write {
-		if st, err := i.Stat(); err == nil && st.IsDir() {
-			return 0, unix.EISDIR
-		}
-	}
 	total := uint64(0)
 	for _, v := range iovs {
 		total += v.Len

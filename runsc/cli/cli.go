@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -96,6 +97,7 @@ type runOptions struct {
 	workdir  string
 	env      listFlag
 	user     string
+	cpuProf  string
 }
 
 // listFlag collects a repeatable flag.
@@ -130,6 +132,7 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.workdir, "w", "/", "working `DIR` of the program inside the sandbox")
 	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
 	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
+	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
 		fs.PrintDefaults()
@@ -213,6 +216,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.strace {
 		cfg.Strace = stderr
+	}
+	if o.cpuProf != "" {
+		f, err := os.Create(o.cpuProf)
+		if err != nil {
+			fmt.Fprintf(stderr, "sbx run: %v\n", err)
+			return exitUsage
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	st, err := boot.Run(cfg)
 	if err != nil {

@@ -20,6 +20,7 @@ package mm
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 	"golang.org/x/sys/unix"
@@ -791,10 +792,21 @@ func effective(a platform.Access) platform.Access {
 // translate returns the sentry's view of the page holding addr, populating
 // it if needed, or EFAULT if the access is not allowed. Called with mu held.
 func (mm *MemoryManager) translate(addr uintptr, write, force bool) ([]byte, error) {
+	var last *vma
+	return mm.translateCached(addr, write, force, &last)
+}
+
+// translateCached is translate with the VMA of the previous call remembered
+// in *last, so walking a range looks each VMA up once.
+func (mm *MemoryManager) translateCached(addr uintptr, write, force bool, last **vma) ([]byte, error) {
 	a := pageDown(addr)
 	p, ok := mm.pages[a]
 	if !ok || !force {
-		v := mm.findVMA(a)
+		v := *last
+		if v == nil || a < v.start || a >= v.end {
+			v = mm.findVMA(a)
+			*last = v
+		}
 		if v == nil {
 			return nil, unix.EFAULT
 		}
@@ -803,7 +815,14 @@ func (mm *MemoryManager) translate(addr uintptr, write, force bool) ([]byte, err
 			return nil, unix.EFAULT
 		}
 		if !ok {
-			if err := mm.populateLocked(v, a, a+PageSize, false); err != nil {
+			// Populate the surrounding chunk, like a fault would, so
+			// neighbouring pages are contiguous in the memory file.
+			start, end := a, a+PageSize
+			if v.mappable == nil {
+				start = max(v.start, a&^(faultChunk-1))
+				end = min(v.end, (a&^(faultChunk-1))+faultChunk)
+			}
+			if err := mm.populateLocked(v, start, end, false); err != nil {
 				return nil, unix.EFAULT
 			}
 			p = mm.pages[a]
@@ -825,8 +844,9 @@ func (mm *MemoryManager) copy(addr uintptr, b []byte, write, force bool) (int, e
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	done := 0
+	var last *vma
 	for done < len(b) {
-		pg, err := mm.translate(addr, write, force)
+		pg, err := mm.translateCached(addr, write, force, &last)
 		if err != nil {
 			return done, err
 		}
@@ -897,8 +917,10 @@ func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) (
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	first := true
+	base := len(out)
+	var last *vma
 	for n > 0 {
-		pg, err := mm.translate(addr, write, false)
+		pg, err := mm.translateCached(addr, write, false, &last)
 		if err != nil {
 			if first {
 				return out, err
@@ -908,6 +930,17 @@ func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) (
 		first = false
 		in := int(addr & (PageSize - 1))
 		b := pg[in:min(PageSize, in+n)]
+		// Merge with the previous block when the memory-file pages are
+		// adjacent: fewer, larger iovecs for the host.
+		if k := len(out); k > base && in == 0 {
+			prev := out[k-1]
+			if end := unsafe.Add(unsafe.Pointer(unsafe.SliceData(prev)), len(prev)); end == unsafe.Pointer(unsafe.SliceData(b)) {
+				out[k-1] = unsafe.Slice(unsafe.SliceData(prev), len(prev)+len(b))
+				n -= len(b)
+				addr += uintptr(len(b))
+				continue
+			}
+		}
 		out = append(out, b)
 		n -= len(b)
 		addr += uintptr(len(b))

@@ -1271,11 +1271,11 @@ func TestBlocks(t *testing.T) {
 		return out
 	}
 
-	// Three blocks, split at page boundaries, with the right contents.
+	// At most three blocks (pages adjacent in the memory file merge), with
+	// the right contents.
 	bs, err := e.m.Blocks(X+100, int(2*pg), false, nil)
 	require.NoError(t, err)
-	require.Len(t, bs, 3)
-	require.Equal(t, []int{int(pg) - 100, int(pg), 100}, []int{len(bs[0]), len(bs[1]), len(bs[2])})
+	require.LessOrEqual(t, len(bs), 3)
 	require.Equal(t, pat[100:100+2*pg], concat(bs))
 
 	// Blocks alias application memory.
