@@ -105,7 +105,10 @@ func validXattr(name string) error {
 		return unix.ERANGE
 	}
 	for _, p := range []string{"user.", "trusted.", "security."} {
-		if len(name) > len(p) && name[:len(p)] == p {
+		if len(name) >= len(p) && name[:len(p)] == p {
+			if len(name) == len(p) {
+				return unix.EINVAL // a namespace with no name
+			}
 			return nil
 		}
 	}

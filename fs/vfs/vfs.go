@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -145,6 +146,9 @@ func (v *VFS) OpenAt(ctx *Context, start VirtualDentry, path string, flags int, 
 			}
 			if flags&unix.O_EXCL != 0 {
 				return nil, unix.EEXIST
+			}
+			if st, err := next.Dentry.inode.Stat(); err == nil && st.IsDir() {
+				return nil, unix.EISDIR
 			}
 			if isSymlink(next) {
 				if o.NoFollow {
@@ -515,10 +519,12 @@ func (v *VFS) RenameAt(ctx *Context, oldStart VirtualDentry, oldPath string, new
 		return err
 	}
 	if ow.last == "" || ow.last == "." || ow.last == ".." || nw.last == "" || nw.last == "." || nw.last == ".." {
-		if ow.last == "" || nw.last == "" {
-			return unix.EBUSY
+		// Not a normal last component: EBUSY, as do_renameat2 says (EEXIST
+		// for a target with RENAME_NOREPLACE).
+		if flags&unix.RENAME_NOREPLACE != 0 && (nw.last == "." || nw.last == ".." || nw.last == "") && ow.last != "" && ow.last != "." && ow.last != ".." {
+			return unix.EEXIST
 		}
-		return unix.EINVAL
+		return unix.EBUSY
 	}
 	if ow.parent.Mount != nw.parent.Mount {
 		return unix.EXDEV
@@ -550,9 +556,33 @@ func (v *VFS) RenameAt(ctx *Context, oldStart VirtualDentry, oldPath string, new
 	if sst.IsDir() && isAncestor(src.Dentry, nw.parent.Dentry) {
 		return unix.EINVAL
 	}
+	// Moving a directory to another parent rewrites its "..": it needs
+	// write permission on the directory itself.
+	if sst.IsDir() && ow.parent.Dentry != nw.parent.Dentry {
+		if err := CheckPermission(ctx.Creds, &sst, MayWrite); err != nil {
+			return err
+		}
+	}
 	if flags&unix.RENAME_EXCHANGE != 0 {
 		if derr != nil {
 			return unix.ENOENT
+		}
+		dst2, err := dst.Dentry.inode.Stat()
+		if err != nil {
+			return err
+		}
+		if dst2.IsDir() {
+			if isAncestor(dst.Dentry, ow.parent.Dentry) {
+				return unix.EINVAL
+			}
+			if ow.parent.Dentry != nw.parent.Dentry {
+				if err := CheckPermission(ctx.Creds, &dst2, MayWrite); err != nil {
+					return err
+				}
+			}
+		}
+		if err := mayDelete(ctx, nw.parent, dst.Dentry.inode); err != nil {
+			return err
 		}
 	} else if derr == nil {
 		if flags&unix.RENAME_NOREPLACE != 0 {
@@ -581,9 +611,49 @@ func (v *VFS) RenameAt(ctx *Context, oldStart VirtualDentry, oldPath string, new
 	if err := ow.parent.Dentry.inode.Rename(ow.last, nw.parent.Dentry.inode, nw.last, flags); err != nil {
 		return err
 	}
-	ow.parent.Dentry.forget(ow.last)
-	nw.parent.Dentry.forget(nw.last)
+	moveDentries(ow.parent.Dentry, ow.last, nw.parent.Dentry, nw.last, flags&unix.RENAME_EXCHANGE != 0)
 	return nil
+}
+
+// moveDentries updates the dentry cache after a rename: the moved dentry
+// keeps its identity (open files and working directories follow it), the
+// one it replaced dies.
+func moveDentries(op *Dentry, oname string, np *Dentry, nname string, exchange bool) {
+	// Lock order: by address, so two renames cannot deadlock.
+	first, second := op, np
+	if uintptrOf(first) > uintptrOf(second) {
+		first, second = second, first
+	}
+	first.mu.Lock()
+	if second != first {
+		second.mu.Lock()
+	}
+	src := op.children[oname]
+	dst := np.children[nname]
+	delete(op.children, oname)
+	delete(np.children, nname)
+	if np.children == nil {
+		np.children = make(map[string]*Dentry)
+	}
+	if op.children == nil {
+		op.children = make(map[string]*Dentry)
+	}
+	if src != nil {
+		src.parent, src.name = np, nname
+		np.children[nname] = src
+	}
+	if dst != nil {
+		if exchange {
+			dst.parent, dst.name = op, oname
+			op.children[oname] = dst
+		} else {
+			dst.markDead()
+		}
+	}
+	if second != first {
+		second.mu.Unlock()
+	}
+	first.mu.Unlock()
 }
 
 // ReadlinkAt implements readlink(2).
@@ -725,3 +795,5 @@ func joinAbs(rev []string) string {
 	}
 	return p
 }
+
+func uintptrOf(d *Dentry) uintptr { return uintptr(unsafe.Pointer(d)) }

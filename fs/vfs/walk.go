@@ -206,6 +206,9 @@ func (r *resolver) walkParent(start VirtualDentry, path string) (walkResult, err
 		if r.beneath {
 			return walkResult{}, unix.EXDEV
 		}
+		if r.noXdev && r.ctx.Root.Mount != start.Mount {
+			return walkResult{}, unix.EXDEV
+		}
 		vd = r.ctx.Root
 	}
 	comps := splitPath(path)
@@ -240,6 +243,9 @@ func (r *resolver) walkParent(start VirtualDentry, path string) (walkResult, err
 			}
 			if abs {
 				if r.beneath {
+					return walkResult{}, unix.EXDEV
+				}
+				if r.noXdev && r.ctx.Root.Mount != vd.Mount {
 					return walkResult{}, unix.EXDEV
 				}
 				vd = r.ctx.Root
@@ -287,6 +293,9 @@ func (r *resolver) resolveLast(w walkResult, follow bool) (VirtualDentry, error)
 			start := vd
 			if abs {
 				if r.beneath {
+					return next, unix.EXDEV
+				}
+				if r.noXdev && r.ctx.Root.Mount != vd.Mount {
 					return next, unix.EXDEV
 				}
 				start = r.ctx.Root

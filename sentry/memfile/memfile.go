@@ -38,6 +38,10 @@ type File struct {
 	// free holds freed runs, ordered by offset, coalesced.
 	free *btree.BTreeG[extent]
 	used int64
+	// shared counts the extra references of pages shared between address
+	// spaces (copy-on-write after fork): a page in the map has
+	// shared[off]+1 owners; pages not in it have one.
+	shared map[int64]int32
 }
 
 // New creates a memory file of the given capacity in bytes.
@@ -64,6 +68,7 @@ func New(size int64) (*File, error) {
 		mapping: m,
 		size:    size,
 		free:    btree.NewG(8, func(a, b extent) bool { return a.off < b.off }),
+		shared:  make(map[int64]int32),
 	}, nil
 }
 
@@ -99,6 +104,36 @@ func (f *File) Allocate(npages int) (int64, error) {
 	f.next += n
 	f.used += n
 	return off, nil
+}
+
+// IncRef adds an owner to the page at off.
+func (f *File) IncRef(off int64) {
+	f.mu.Lock()
+	f.shared[off]++
+	f.mu.Unlock()
+}
+
+// Owners returns how many owners the page at off has.
+func (f *File) Owners(off int64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int(f.shared[off]) + 1
+}
+
+// DecRef drops one owner of the page at off, freeing it with the last.
+func (f *File) DecRef(off int64) {
+	f.mu.Lock()
+	if n, ok := f.shared[off]; ok {
+		if n <= 1 {
+			delete(f.shared, off)
+		} else {
+			f.shared[off] = n - 1
+		}
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Unlock()
+	f.Free(off, 1)
 }
 
 // Free returns npages at off to the file. Their contents are discarded.
