@@ -123,6 +123,10 @@ type Context interface {
 	// CPUTime returns the host CPU time spent running application code in
 	// this context so far.
 	CPUTime() time.Duration
+	// FPState returns the floating-point and vector state (XSAVE layout) of
+	// the thread last switched into; SetFPState loads it back.
+	FPState() ([]byte, error)
+	SetFPState(state []byte) error
 	// Release destroys the context.
 	Release()
 }

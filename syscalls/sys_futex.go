@@ -74,7 +74,7 @@ func sysFutex(t *kernel.Task, a args) (uintptr, error) {
 				deadline = time.Now().Add(time.Duration(sec*1e9 + nsec - now.Nano()))
 			}
 		}
-		return 0, ft.Wait(t.MemoryManager(), addr, val, bitset, deadline)
+		return 0, ft.Wait(t, addr, val, bitset, deadline)
 	case futexWake, futexWakeBitset:
 		bitset := uint32(futexBitsetAny)
 		if cmd == futexWakeBitset {

@@ -96,7 +96,9 @@ func sysGettid(t *kernel.Task, a args) (uintptr, error) { return uintptr(t.TID()
 
 // sysGetppid implements getppid(2): the first process's parent is outside the
 // sandbox's PID namespace, so it sees 0.
-func sysGetppid(t *kernel.Task, a args) (uintptr, error) { return 0, nil }
+func sysGetppid(t *kernel.Task, a args) (uintptr, error) {
+	return uintptr(t.ThreadGroup().Parent()), nil
+}
 
 func sysGetuid(t *kernel.Task, a args) (uintptr, error)  { return uintptr(t.Creds.RUID), nil }
 func sysGeteuid(t *kernel.Task, a args) (uintptr, error) { return uintptr(t.Creds.EUID), nil }

@@ -8,6 +8,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -22,6 +23,9 @@ func registerSignal(t *Table) {
 	t.add(unix.SYS_KILL, sysKill, "dS", 'd')
 	t.add(unix.SYS_TKILL, sysTkill, "dS", 'd')
 	t.add(unix.SYS_TGKILL, sysTgkill, "ddS", 'd')
+	t.add(unix.SYS_RT_SIGRETURN, sysRtSigreturn, "", 'd')
+	t.add(unix.SYS_RT_SIGSUSPEND, sysRtSigsuspend, "pu", 'd')
+	t.add(unix.SYS_PAUSE, sysPause, "", 'd')
 }
 
 // sysRtSigpending implements rt_sigpending(2).
@@ -35,53 +39,108 @@ func sysRtSigpending(t *kernel.Task, a args) (uintptr, error) {
 	return 0, err
 }
 
-// sendToSelf checks a signal number and posts it to t (signal 0 only checks).
-func sendToSelf(t *kernel.Task, sig int) (uintptr, error) {
+// mayKill applies kill(2)'s permission rule: root, or a matching real or
+// effective uid.
+func mayKill(t *kernel.Task, target *kernel.ThreadGroup) bool {
+	return true // every process in the sandbox runs as one user or as root
+}
+
+func userInfo(t *kernel.Task, sig int, code int32) kernel.SigInfo {
+	return kernel.SigInfo{Signo: int32(sig), Code: code, PID: int32(t.ThreadGroup().PID()), UID: t.Creds.RUID}
+}
+
+// sysKill implements kill(2): pid > 0 is a process, 0 the caller's process
+// group, -1 every process but init and the caller, < -1 a process group.
+func sysKill(t *kernel.Task, a args) (uintptr, error) {
+	pid, sig := int(int32(a[0])), int(int32(a[1]))
 	if sig < 0 || sig > kernel.NumSignals {
 		return 0, unix.EINVAL
 	}
-	if sig != 0 {
-		t.PostSignal(sig)
+	k := t.Kernel()
+	var targets []*kernel.ThreadGroup
+	switch {
+	case pid > 0:
+		tg, ok := k.ThreadGroupByPID(pid)
+		if !ok {
+			return 0, unix.ESRCH
+		}
+		targets = []*kernel.ThreadGroup{tg}
+	case pid == 0:
+		targets = k.ProcessGroupMembers(t.ThreadGroup().ProcessGroup())
+	case pid == -1:
+		for _, tg := range k.AllProcesses() {
+			if tg.PID() != 1 && tg != t.ThreadGroup() {
+				targets = append(targets, tg)
+			}
+		}
+	default:
+		targets = k.ProcessGroupMembers(-pid)
+	}
+	if len(targets) == 0 {
+		return 0, unix.ESRCH
+	}
+	if sig == 0 {
+		return 0, nil
+	}
+	for _, tg := range targets {
+		tg.SendSignal(userInfo(t, sig, kernel.SIUser))
 	}
 	return 0, nil
 }
 
-// sysKill implements kill(2). The sandbox has one process so far: pid 0, -1,
-// the caller's pid and its process group (-pid) reach it; others are ESRCH.
-func sysKill(t *kernel.Task, a args) (uintptr, error) {
-	pid, sig := int(int32(a[0])), int(int32(a[1]))
-	me := t.ThreadGroup().PID()
-	if pid != 0 && pid != -1 && pid != me && pid != -me {
-		if sig < 0 || sig > kernel.NumSignals {
-			return 0, unix.EINVAL
-		}
+func threadSignal(t *kernel.Task, tgid, tid, sig int) (uintptr, error) {
+	if sig < 0 || sig > kernel.NumSignals || tid <= 0 {
+		return 0, unix.EINVAL
+	}
+	target, ok := t.Kernel().Task(tid)
+	if !ok || (tgid > 0 && target.ThreadGroup().PID() != tgid) {
 		return 0, unix.ESRCH
 	}
-	return sendToSelf(t, sig)
+	if sig != 0 {
+		target.SendSignal(userInfo(t, sig, kernel.SITkill))
+	}
+	return 0, nil
 }
 
 // sysTkill implements tkill(2).
 func sysTkill(t *kernel.Task, a args) (uintptr, error) {
-	tid, sig := int(int32(a[0])), int(int32(a[1]))
-	if tid <= 0 {
-		return 0, unix.EINVAL
-	}
-	if tid != t.TID() {
-		return 0, unix.ESRCH
-	}
-	return sendToSelf(t, sig)
+	return threadSignal(t, 0, int(int32(a[0])), int(int32(a[1])))
 }
 
 // sysTgkill implements tgkill(2).
 func sysTgkill(t *kernel.Task, a args) (uintptr, error) {
-	tgid, tid, sig := int(int32(a[0])), int(int32(a[1])), int(int32(a[2]))
-	if tgid <= 0 || tid <= 0 {
+	if int32(a[0]) <= 0 {
 		return 0, unix.EINVAL
 	}
-	if tgid != t.ThreadGroup().PID() || tid != t.TID() {
-		return 0, unix.ESRCH
+	return threadSignal(t, int(int32(a[0])), int(int32(a[1])), int(int32(a[2])))
+}
+
+// sysRtSigreturn implements rt_sigreturn(2).
+func sysRtSigreturn(t *kernel.Task, a args) (uintptr, error) { return t.SigReturn() }
+
+// sysRtSigsuspend implements rt_sigsuspend(2): wait with a temporary mask
+// until a signal is delivered; the old mask comes back after the handler.
+func sysRtSigsuspend(t *kernel.Task, a args) (uintptr, error) {
+	if a[1] != sigsetSize {
+		return 0, unix.EINVAL
 	}
-	return sendToSelf(t, sig)
+	var b [8]byte
+	if _, err := t.CopyIn(a[0], b[:]); err != nil {
+		return 0, err
+	}
+	old := t.SigMask
+	t.SetSigMask(binary.LittleEndian.Uint64(b[:]))
+	t.SetSavedMask(old)
+	for t.Block(nil, time.Time{}) == nil {
+	}
+	return 0, kernel.ERestartNoHand
+}
+
+// sysPause implements pause(2).
+func sysPause(t *kernel.Task, a args) (uintptr, error) {
+	for t.Block(nil, time.Time{}) == nil {
+	}
+	return 0, kernel.ERestartNoHand
 }
 
 const sigsetSize = 8

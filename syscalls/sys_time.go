@@ -131,19 +131,35 @@ func sysTime(t *kernel.Task, a args) (uintptr, error) {
 	return uintptr(now), nil
 }
 
-// sleepUntil sleeps on clock id until the absolute time ts.
-func sleepUntil(id int32, ts unix.Timespec) {
+// sleepUntil sleeps on clock id until the absolute time ts, or until a
+// signal interrupts it (kernel.ErrInterrupted).
+func sleepUntil(t *kernel.Task, id int32, ts unix.Timespec) error {
 	for {
 		now, err := readHost(id)
 		if err != nil {
-			return
+			return err
 		}
 		d := time.Duration(ts.Nano() - now.Nano())
 		if d <= 0 {
-			return
+			return nil
 		}
-		time.Sleep(d)
+		if err := t.Block(nil, time.Now().Add(d)); err != unix.ETIMEDOUT {
+			return err
+		}
 	}
+}
+
+// writeRemaining stores the unslept time of an interrupted relative sleep.
+func writeRemaining(t *kernel.Task, addr uintptr, id int32, end unix.Timespec) {
+	if addr == 0 {
+		return
+	}
+	now, _ := readHost(id)
+	rem := end.Nano() - now.Nano()
+	if rem < 0 {
+		rem = 0
+	}
+	putTimespec(t, addr, unix.NsecToTimespec(rem))
 }
 
 func readHost(id int32) (unix.Timespec, error) {
@@ -159,7 +175,13 @@ func sysNanosleep(t *kernel.Task, a args) (uintptr, error) {
 		return 0, err
 	}
 	now, _ := readHost(unix.CLOCK_MONOTONIC)
-	sleepUntil(unix.CLOCK_MONOTONIC, unix.NsecToTimespec(now.Nano()+req.Nano()))
+	end := unix.NsecToTimespec(now.Nano() + req.Nano())
+	if err := sleepUntil(t, unix.CLOCK_MONOTONIC, end); err != nil {
+		// A handler makes it EINTR with the remaining time; without one
+		// the sleep restarts (from the start: a departure).
+		writeRemaining(t, a[1], unix.CLOCK_MONOTONIC, end)
+		return 0, kernel.ERestartRestartBlock
+	}
 	return 0, nil
 }
 
@@ -183,10 +205,16 @@ func sysClockNanosleep(t *kernel.Task, a args) (uintptr, error) {
 		return 0, err
 	}
 	if flags&unix.TIMER_ABSTIME != 0 {
-		sleepUntil(id, req)
+		if err := sleepUntil(t, id, req); err != nil {
+			return 0, kernel.ERestartNoHand
+		}
 		return 0, nil
 	}
 	now, _ := readHost(id)
-	sleepUntil(id, unix.NsecToTimespec(now.Nano()+req.Nano()))
+	end := unix.NsecToTimespec(now.Nano() + req.Nano())
+	if err := sleepUntil(t, id, end); err != nil {
+		writeRemaining(t, a[3], id, end)
+		return 0, kernel.ERestartRestartBlock
+	}
 	return 0, nil
 }

@@ -3,8 +3,8 @@
 // non-blocking I/O, EOF when the last writer closes and EPIPE when the last
 // reader has.
 //
-// A blocked read or write waits on a condition variable; it cannot yet be
-// interrupted by a signal (that arrives with signal delivery).
+// A blocked read, write or FIFO open waits through vfs.Block, so a signal
+// interrupts it.
 //
 // It must not import the sentry, syscalls or runsc layers.
 package pipe
@@ -31,21 +31,36 @@ var nextIno atomic.Uint64
 type Pipe struct {
 	ino uint64
 
-	mu   sync.Mutex // guards everything below
-	cond *sync.Cond
-	buf  []byte
-	size int // capacity
+	mu sync.Mutex // guards everything below
+	// changed is closed (and replaced) whenever the pipe's state changes.
+	changed chan struct{}
+	buf     []byte
+	size    int // capacity
 	// readers and writers count the open ends.
 	readers, writers int
-	// hadWriter records that a writer ever opened (FIFO open semantics).
-	hadWriter bool
+	// readerOpens and writerOpens count opens ever made, so a FIFO open
+	// waiting for the other side sees one that came and went.
+	readerOpens, writerOpens int
+}
+
+// broadcastLocked wakes every waiter.
+func (p *Pipe) broadcastLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// waitLocked waits for a change; called and returns with p.mu held.
+func (p *Pipe) waitLocked() error {
+	ch := p.changed
+	p.mu.Unlock()
+	err := vfs.Block(ch)
+	p.mu.Lock()
+	return err
 }
 
 // New returns an empty pipe.
 func New() *Pipe {
-	p := &Pipe{ino: nextIno.Add(1), size: Capacity}
-	p.cond = sync.NewCond(&p.mu)
-	return p
+	return &Pipe{ino: nextIno.Add(1), size: Capacity, changed: make(chan struct{})}
 }
 
 // Ino is the pipe's inode number (pipe:[ino]).
@@ -67,12 +82,13 @@ func (p *Pipe) Open(read, write bool) *End {
 	defer p.mu.Unlock()
 	if read {
 		p.readers++
+		p.readerOpens++
 	}
 	if write {
 		p.writers++
-		p.hadWriter = true
+		p.writerOpens++
 	}
-	p.cond.Broadcast()
+	p.broadcastLocked()
 	return &End{p: p, read: read, write: write}
 }
 
@@ -86,11 +102,18 @@ func (p *Pipe) OpenFIFO(flags int) (*End, error) {
 	case unix.O_RDWR:
 		return p.Open(true, true), nil
 	case unix.O_RDONLY:
+		p.mu.Lock()
+		seen := p.writerOpens
+		p.mu.Unlock()
 		e := p.Open(true, false)
 		if !nonblock {
 			p.mu.Lock()
-			for p.writers == 0 {
-				p.cond.Wait()
+			for p.writers == 0 && p.writerOpens == seen {
+				if err := p.waitLocked(); err != nil {
+					p.mu.Unlock()
+					e.Release()
+					return nil, err
+				}
 			}
 			p.mu.Unlock()
 		}
@@ -101,11 +124,16 @@ func (p *Pipe) OpenFIFO(flags int) (*End, error) {
 			p.mu.Unlock()
 			return nil, unix.ENXIO
 		}
+		seen := p.readerOpens
 		p.mu.Unlock()
 		e := p.Open(false, true)
 		p.mu.Lock()
-		for p.readers == 0 {
-			p.cond.Wait()
+		for p.readers == 0 && p.readerOpens == seen {
+			if err := p.waitLocked(); err != nil {
+				p.mu.Unlock()
+				e.Release()
+				return nil, err
+			}
 		}
 		p.mu.Unlock()
 		return e, nil
@@ -143,7 +171,9 @@ func (e *End) Readv(bufs [][]byte) (int, error) {
 		if e.nonblocking() {
 			return 0, unix.EAGAIN
 		}
-		p.cond.Wait()
+		if err := p.waitLocked(); err != nil {
+			return 0, err
+		}
 	}
 	n := 0
 	for _, b := range bufs {
@@ -157,7 +187,7 @@ func (e *End) Readv(bufs [][]byte) (int, error) {
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}
-	p.cond.Broadcast()
+	p.broadcastLocked()
 	return n, nil
 }
 
@@ -191,13 +221,18 @@ func (e *End) Writev(bufs [][]byte) (int, error) {
 				}
 				return 0, unix.EAGAIN
 			}
-			p.cond.Wait()
+			if err := p.waitLocked(); err != nil {
+				if done > 0 {
+					return done, nil
+				}
+				return 0, err
+			}
 			continue
 		}
 		n := min(room, rest)
 		p.buf = append(p.buf, data[done:done+n]...)
 		done += n
-		p.cond.Broadcast()
+		p.broadcastLocked()
 	}
 	return done, nil
 }
@@ -237,7 +272,10 @@ func (e *End) Size() int {
 // SetSize changes the capacity (F_SETPIPE_SZ), rounded up to a power of two
 // pages; EBUSY if the data would not fit.
 func (e *End) SetSize(n int) (int, error) {
-	if n < 0 || n > maxSize {
+	if n < 0 {
+		return 0, unix.EINVAL
+	}
+	if n > maxSize {
 		return 0, unix.EPERM
 	}
 	size := 4096
@@ -250,7 +288,7 @@ func (e *End) SetSize(n int) (int, error) {
 		return 0, unix.EBUSY
 	}
 	e.p.size = size
-	e.p.cond.Broadcast()
+	e.p.broadcastLocked()
 	return size, nil
 }
 
@@ -269,5 +307,5 @@ func (e *End) Release() {
 	if e.write {
 		p.writers--
 	}
-	p.cond.Broadcast()
+	p.broadcastLocked()
 }

@@ -180,3 +180,18 @@ func (t *FDTable) Each(fn func(fd int, f *FileDescription, cloexec bool)) {
 		x.e.file.DecRef()
 	}
 }
+
+// Fork returns a copy of the table whose descriptors refer to the same
+// file descriptions (fork(2)).
+func (t *FDTable) Fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := &FDTable{fds: make([]fdEntry, len(t.fds))}
+	for i, e := range t.fds {
+		if e.file != nil {
+			e.file.IncRef()
+			n.fds[i] = e
+		}
+	}
+	return n
+}

@@ -306,3 +306,11 @@ func (fd *FileDescription) Writable() bool {
 	m := fd.Flags() & unix.O_ACCMODE
 	return m == unix.O_WRONLY || m == unix.O_RDWR
 }
+
+// Block waits until ch is closed. The sentry replaces it at start with a
+// wait that also returns (with its restart errno) when a signal needs the
+// calling task, so blocking file operations stay interruptible.
+var Block = func(ch <-chan struct{}) error {
+	<-ch
+	return nil
+}

@@ -300,3 +300,39 @@ func le64(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
 
 // LockThread locks the calling goroutine to its OS thread, as a tracer must be.
 func LockThread() { runtime.LockOSThread() }
+
+// ntX86Xstate is NT_X86_XSTATE, the regset of the XSAVE area.
+const ntX86Xstate = 0x202
+
+// xstateMax bounds the XSAVE area (AVX-512 needs about 2.7 KiB).
+const xstateMax = 8192
+
+// FPState implements platform.Context.
+func (c *context) FPState() ([]byte, error) {
+	c.mu.Lock()
+	pid := c.last
+	c.mu.Unlock()
+	buf := make([]byte, xstateMax)
+	iov := unix.Iovec{Base: &buf[0], Len: uint64(len(buf))}
+	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETREGSET, uintptr(pid), ntX86Xstate,
+		uintptr(unsafe.Pointer(&iov)), 0, 0); e != 0 {
+		return nil, fmt.Errorf("PTRACE_GETREGSET: %w", e)
+	}
+	return buf[:iov.Len], nil
+}
+
+// SetFPState implements platform.Context.
+func (c *context) SetFPState(state []byte) error {
+	if len(state) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	pid := c.last
+	c.mu.Unlock()
+	iov := unix.Iovec{Base: &state[0], Len: uint64(len(state))}
+	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGSET, uintptr(pid), ntX86Xstate,
+		uintptr(unsafe.Pointer(&iov)), 0, 0); e != 0 {
+		return fmt.Errorf("PTRACE_SETREGSET: %w", e)
+	}
+	return nil
+}

@@ -227,6 +227,8 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	t.tg.resetHandlers()
 	t.AltStack = SignalStack{}
 	t.RobustList, t.RobustListLen, t.ClearChildTID = 0, 0, 0
+	t.savedFP = nil
+	t.execDone()
 	return nil
 }
 

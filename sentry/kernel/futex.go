@@ -39,7 +39,8 @@ func NewFutexTable() *FutexTable {
 // Wait implements FUTEX_WAIT(_BITSET): if the word at addr holds val, sleep
 // until woken or until deadline (zero: none). It returns EAGAIN if the word
 // differs, ETIMEDOUT on timeout.
-func (f *FutexTable) Wait(m *mm.MemoryManager, addr uintptr, val uint32, bitset uint32, deadline time.Time) error {
+func (f *FutexTable) Wait(t *Task, addr uintptr, val uint32, bitset uint32, deadline time.Time) error {
+	m := t.mm
 	key := futexKey{m, addr}
 	w := &futexWaiter{bitset: bitset, woken: make(chan struct{})}
 	f.mu.Lock()
@@ -55,16 +56,9 @@ func (f *FutexTable) Wait(m *mm.MemoryManager, addr uintptr, val uint32, bitset 
 	f.waiters[key] = append(f.waiters[key], w)
 	f.mu.Unlock()
 
-	var timeout <-chan time.Time
-	if !deadline.IsZero() {
-		tm := time.NewTimer(time.Until(deadline))
-		defer tm.Stop()
-		timeout = tm.C
-	}
-	select {
-	case <-w.woken:
+	werr := t.Block(w.woken, deadline)
+	if werr == nil {
 		return nil
-	case <-timeout:
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -75,10 +69,10 @@ func (f *FutexTable) Wait(m *mm.MemoryManager, addr uintptr, val uint32, bitset 
 			if len(f.waiters[key]) == 0 {
 				delete(f.waiters, key)
 			}
-			return unix.ETIMEDOUT
+			return werr
 		}
 	}
-	return nil // woken just as the timer fired
+	return nil // woken just as the timer fired or the signal came
 }
 
 // Wake implements FUTEX_WAKE(_BITSET): wake up to n waiters whose bitset

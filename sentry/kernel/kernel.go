@@ -58,8 +58,21 @@ type Kernel struct {
 	// StartTime is when the kernel booted, for CLOCK_BOOTTIME-like answers.
 	StartTime time.Time
 
-	mu      sync.Mutex // guards nextTID, tasks, byHostTID
+	// MaxTasks bounds the number of tasks (--pids-limit); 0 means none.
+	MaxTasks int
+
+	// sigMu guards every task's and thread group's pending signals, the
+	// process tree (parents, children, task lists) and exit state. Lock
+	// order: sigMu before ThreadGroup.mu; never held while blocking.
+	sigMu sync.Mutex
+	// initTG is the first process (pid 1); guarded by sigMu.
+	initTG *ThreadGroup
+	// wg counts running task goroutines.
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID
 	nextTID int
+	ntasks  int
 	// tasks are the live tasks by tid.
 	tasks map[int]*Task
 	// byHostTID finds the task running on a host thread (each task's
@@ -74,12 +87,24 @@ func New(p platform.Platform, mf *memfile.File, sys SyscallHandler, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Kernel{
+	k := &Kernel{
 		Platform: p, MemFile: mf, Syscalls: sys, Log: log,
 		Hostname: "sbx", Domainname: "(none)",
 		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1,
 		tasks: make(map[int]*Task), byHostTID: make(map[int]*Task),
 	}
+	vfs.Block = k.block
+	return k
+}
+
+// block is vfs.Block: an interruptible wait for the calling task.
+func (k *Kernel) block(ch <-chan struct{}) error {
+	t := k.Current()
+	if t == nil {
+		<-ch
+		return nil
+	}
+	return t.Block(ch, time.Time{})
 }
 
 func (k *Kernel) allocTID() int {
@@ -131,27 +156,39 @@ var ErrWorkdir = errors.New("bad working directory")
 // status. The process runs on its own goroutine locked to an OS thread, as the
 // platform's tracer must be.
 func (k *Kernel) Run(o ProcessOptions) (ExitStatus, error) {
-	type result struct {
-		st  ExitStatus
-		err error
-	}
-	done := make(chan result, 1)
+	ready := make(chan error, 1)
+	var init *Task
+	k.wg.Add(1)
 	go func() {
-		// The thread stays locked to the end (never unlocked): when this
-		// goroutine exits, Go ends the thread, and the stub with it.
+		defer k.wg.Done()
+		// Never unlocked: when this goroutine ends, Go ends the thread,
+		// and the stub (whose tracer it is) with it.
 		runtime.LockOSThread()
 		t, err := k.newInitTask(o)
 		if err != nil {
-			done <- result{err: err}
+			ready <- err
 			return
 		}
+		init = t
+		k.sigMu.Lock()
+		k.initTG = t.tg
+		k.sigMu.Unlock()
+		k.mu.Lock()
+		k.ntasks++
+		k.mu.Unlock()
 		k.register(t)
-		st := t.run()
-		k.unregister(t)
-		done <- result{st: st}
+		ready <- nil
+		t.run()
 	}()
-	r := <-done
-	return r.st, r.err
+	if err := <-ready; err != nil {
+		k.wg.Wait()
+		return ExitStatus{}, err
+	}
+	// The sandbox ends when init has exited and every other task is gone.
+	k.wg.Wait()
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	return init.tg.exit, nil
 }
 
 func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
@@ -222,9 +259,12 @@ func (k *Kernel) newInitTask(o ProcessOptions) (*Task, error) {
 	t := &Task{
 		k: k, tg: tg, mm: p.mm, ctx: ctxp, regs: p.img.Registers,
 		tid: k.allocTID(), Creds: o.Creds, Image: p.img, ExePath: p.exePath, exe: p.exe,
+		interruptCh: make(chan struct{}, 1),
 	}
 	tg.pid = t.tid
 	tg.leader = t
+	tg.tasks = []*Task{t}
+	tg.pgid, tg.sid = t.tid, t.tid
 	t.SetName(p.name)
 	return t, nil
 }

@@ -262,5 +262,5 @@ func (p procProcess) SigMasks() (pending, blocked, ignored, caught uint64) {
 			caught |= 1 << (sig - 1)
 		}
 	}
-	return p.t.pending, p.t.SigMask, ignored, caught
+	return p.t.Pending(), p.t.SigMask, ignored, caught
 }

@@ -152,18 +152,45 @@ type ThreadGroup struct {
 	// FS is the process's root, working directory and umask.
 	FS *FSContext
 
-	mu sync.Mutex // guards limits, actions, exit
+	mu sync.Mutex // guards limits and actions
 	// limits are the resource limits.
 	limits [RlimitCount]Rlimit
 	// actions are the signal actions, indexed by signal number - 1.
 	actions [NumSignals]SigAction
-	// exit is the status once the group is exiting.
-	exit    ExitStatus
+
+	// The fields below are guarded by Kernel.sigMu.
+
+	// tasks are the live threads.
+	tasks []*Task
+	// parent is the process that waits for this one; nil for init.
+	parent *ThreadGroup
+	// children are the live and zombie child processes.
+	children map[*ThreadGroup]struct{}
+	// pending holds the process-directed pending signals.
+	pending sigPending
+	// exiting is set once the group is going away; exit is its status.
 	exiting bool
+	exit    ExitStatus
+	// zombie is set when the last thread has gone and the parent has not
+	// reaped the process yet.
+	zombie bool
+	// exitSignal is sent to the parent when the process ends (SIGCHLD).
+	exitSignal int
+	// pgid and sid are the process group and session.
+	pgid, sid int
+	// childEvent is closed (and replaced) when a child changes state.
+	childEvent chan struct{}
+	// vforkDone is closed when a vfork child execs or exits.
+	vforkDone chan struct{}
+	// utime is the CPU time of exited threads and reaped children.
+	cutime time.Duration
 }
 
 func newThreadGroup(k *Kernel) *ThreadGroup {
-	return &ThreadGroup{k: k, FDTable: &vfs.FDTable{}, FS: &FSContext{umask: 0o022}, limits: defaultLimits}
+	return &ThreadGroup{
+		k: k, FDTable: &vfs.FDTable{}, FS: &FSContext{umask: 0o022}, limits: defaultLimits,
+		children: make(map[*ThreadGroup]struct{}), childEvent: make(chan struct{}), exitSignal: int(unix.SIGCHLD),
+	}
 }
 
 // PID is the thread group's id in the sandbox's PID namespace.
@@ -227,8 +254,17 @@ type Task struct {
 	Image *loader.Image
 	// SigMask is the blocked signal set (change it with SetSigMask).
 	SigMask uint64
-	// pending is the set of signals sent while blocked.
-	pending uint64
+	// pending holds the thread-directed pending signals; guarded by
+	// Kernel.sigMu.
+	pending sigPending
+	// interruptCh wakes the task from a blocking wait.
+	interruptCh chan struct{}
+	// savedFP is a stack of FP states saved by signal delivery, restored
+	// by rt_sigreturn.
+	savedFP [][]byte
+	// savedMask is the mask to restore after a rt_sigsuspend-like wait.
+	savedMask    uint64
+	hasSavedMask bool
 	// AltStack is the alternate signal stack.
 	AltStack SignalStack
 	// ClearChildTID is set_tid_address's pointer.
@@ -239,11 +275,15 @@ type Task struct {
 	// ExePath is the path of the running executable in the sandbox.
 	ExePath string
 	// exe is the running executable's inode (writes to it give ETXTBSY).
-	exe       vfs.Inode
-	name      string
-	exited    bool
-	hostTID   int
-	startTime time.Duration
+	exe    vfs.Inode
+	name   string
+	exited bool
+	// exitCode is the thread's own exit code (exit(2)).
+	exitCode int
+	// inSigreturn marks the syscall being rt_sigreturn (no restart rules).
+	inSigreturn bool
+	hostTID     int
+	startTime   time.Duration
 }
 
 // Kernel returns the task's kernel.
@@ -294,53 +334,29 @@ func (t *Task) CopyIn(addr uintptr, dst []byte) (int, error) { return t.mm.CopyI
 // CopyOut copies src into application memory.
 func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.mm.CopyOut(addr, src) }
 
-// ExitGroup ends the whole thread group with the given exit code.
-func (t *Task) ExitGroup(code int) {
-	t.tg.mu.Lock()
-	if !t.tg.exiting {
-		t.tg.exiting = true
-		t.tg.exit = ExitStatus{Code: code & 0xff}
-	}
-	t.tg.mu.Unlock()
-	t.exited = true
-}
-
-// Exit ends the calling thread; the last thread's exit ends the group.
-func (t *Task) Exit(code int) {
-	// With one thread per group so far, the thread is the group.
-	t.ExitGroup(code)
-}
-
-// killedBy ends the thread group by a signal's default action.
-func (t *Task) killedBy(sig int, core bool) {
-	t.tg.mu.Lock()
-	if !t.tg.exiting {
-		t.tg.exiting = true
-		t.tg.exit = ExitStatus{Signo: sig, Core: core}
-	}
-	t.tg.mu.Unlock()
-	t.exited = true
-}
-
-// run is the task's life: switch into the application, serve what comes back.
-func (t *Task) run() ExitStatus {
-	for !t.exited {
+// run is the task's life: switch into the application, serve what comes
+// back, deliver signals, until the task exits.
+func (t *Task) run() {
+	for !t.exited && !t.tg.isExiting() {
 		// Looked up each time: execve replaces the address space.
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)
 		if err != nil {
-			t.k.Log.Error("platform failure, killing the sandbox", "tid", t.tid, "err", err)
-			t.killedBy(int(unix.SIGKILL), false)
+			t.k.Log.Error("platform failure, killing the process", "tid", t.tid, "err", err)
+			t.tg.Kill(int(unix.SIGKILL))
 			break
 		}
+		afterSyscall := false
 		switch ev.Kind {
 		case platform.EventSyscall:
 			t.k.Syscalls.Syscall(t)
+			afterSyscall = !t.inSigreturn
+			t.inSigreturn = false
 		case platform.EventFault:
 			f, err := t.mm.HandleFault(ev.Addr)
 			if err != nil {
 				// Out of memory file: Linux's OOM answer is SIGKILL.
 				t.k.Log.Warn("cannot populate page", "addr", ev.Addr, "err", err)
-				t.killedBy(int(unix.SIGKILL), false)
+				t.tg.Kill(int(unix.SIGKILL))
 			} else if f.Signo != 0 {
 				t.forceSignal(f.Signo, f.Code, ev.Addr)
 			}
@@ -348,15 +364,12 @@ func (t *Task) run() ExitStatus {
 			t.forceSignal(ev.Signo, ev.Code, ev.Addr)
 		case platform.EventInterrupted:
 		}
+		if t.exited {
+			break
+		}
+		t.deliverSignals(afterSyscall)
 	}
-	t.release()
-	t.tg.mu.Lock()
-	st := t.tg.exit
-	t.tg.mu.Unlock()
-	if t.k.Tracer != nil {
-		t.k.Tracer.Exit(t, st)
-	}
-	return st
+	t.exitTask()
 }
 
 func (t *Task) release() {
@@ -364,101 +377,10 @@ func (t *Task) release() {
 		vfs.AllowWriteAccess(t.exe)
 		t.exe = nil
 	}
-	t.tg.FDTable.RemoveAll()
-	t.ctx.Release()
-	t.mm.Release()
-}
-
-// forceSignal delivers a synchronous signal caused by the application's own
-// instruction (a fault, a trap). Handlers are not run yet: a signal that would
-// reach a handler is logged and takes its default action instead.
-func (t *Task) forceSignal(sig, code int, addr uintptr) {
-	act := t.tg.SigAction(sig, nil)
-	if act.Handler != SigDfl && act.Handler != SigIgn {
-		t.k.Log.Warn("signal handler delivery is not implemented; taking the default action",
-			"signal", unix.SignalName(unix.Signal(sig)), "code", code, "addr", addr)
+	if t.ctx != nil {
+		t.ctx.Release()
 	}
-	t.k.Log.Debug("fatal signal", "tid", t.tid, "signal", unix.SignalName(unix.Signal(sig)),
-		"code", code, "addr", addr, "rip", t.regs.Rip)
-	if t.k.Tracer != nil {
-		t.k.Tracer.Signal(t, sig, code, addr)
+	if t.mm != nil {
+		t.mm.Release()
 	}
-	t.killedBy(sig, coreSignal(sig))
-}
-
-// PostSignal sends sig to the task (kill(2) of itself, SIGPIPE on a broken
-// pipe). A blocked signal stays pending until unblocked. Ignored signals and
-// those whose default action is to ignore vanish; handlers cannot run yet
-// (logged, and the signal is dropped); otherwise the default action ends the
-// thread group. Stop signals are treated as ignored until job control exists.
-func (t *Task) PostSignal(sig int) {
-	bit := uint64(1) << (sig - 1)
-	if t.SigMask&bit != 0 {
-		t.pending |= bit
-		return
-	}
-	t.act(sig, 0)
-}
-
-// SI_USER, the si_code of a signal sent by kill(2).
-const siUser = 0
-
-func (t *Task) act(sig, code int) {
-	act := t.tg.SigAction(sig, nil)
-	switch {
-	case act.Handler == SigIgn:
-	case act.Handler != SigDfl:
-		t.k.Log.Warn("signal handler delivery is not implemented; signal dropped",
-			"signal", unix.SignalName(unix.Signal(sig)))
-	case defaultIgnored(sig), stopSignal(sig):
-	default:
-		if t.k.Tracer != nil {
-			t.k.Tracer.Signal(t, sig, code, 0)
-		}
-		t.killedBy(sig, coreSignal(sig))
-	}
-}
-
-// SetSigMask replaces the blocked set; pending signals it unblocks take
-// effect.
-func (t *Task) SetSigMask(mask uint64) {
-	t.SigMask = mask
-	if ready := t.pending &^ mask; ready != 0 {
-		for sig := 1; sig <= NumSignals && !t.exited; sig++ {
-			if ready&(1<<(sig-1)) != 0 {
-				t.pending &^= 1 << (sig - 1)
-				t.act(sig, siUser)
-			}
-		}
-	}
-}
-
-// Pending returns the set of pending signals.
-func (t *Task) Pending() uint64 { return t.pending }
-
-func stopSignal(sig int) bool {
-	switch unix.Signal(sig) {
-	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
-		return true
-	}
-	return false
-}
-
-// defaultIgnored reports whether sig's default action is to ignore it.
-func defaultIgnored(sig int) bool {
-	switch unix.Signal(sig) {
-	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH, unix.SIGCONT:
-		return true
-	}
-	return false
-}
-
-// coreSignal reports whether sig's default action dumps core (signal(7)).
-func coreSignal(sig int) bool {
-	switch unix.Signal(sig) {
-	case unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS,
-		unix.SIGFPE, unix.SIGSEGV, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSYS:
-		return true
-	}
-	return false
 }

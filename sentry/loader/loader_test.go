@@ -68,9 +68,11 @@ type fakeContext struct{}
 func (fakeContext) Switch(platform.AddressSpace, *platform.Registers) (platform.Event, error) {
 	return platform.Event{Kind: platform.EventInterrupted}, nil
 }
-func (fakeContext) Interrupt()             {}
-func (fakeContext) CPUTime() time.Duration { return 0 }
-func (fakeContext) Release()               {}
+func (fakeContext) Interrupt()               {}
+func (fakeContext) CPUTime() time.Duration   { return 0 }
+func (fakeContext) FPState() ([]byte, error) { return nil, nil }
+func (fakeContext) SetFPState([]byte) error  { return nil }
+func (fakeContext) Release()                 {}
 
 type fakePlatform struct{}
 

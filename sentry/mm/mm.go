@@ -64,6 +64,9 @@ type vma struct {
 	// noWrite forbids mprotect from adding PROT_WRITE (a shared mapping of
 	// a file not open for writing).
 	noWrite bool
+	// dontFork and wipeOnFork are madvise's MADV_DONTFORK and
+	// MADV_WIPEONFORK.
+	dontFork, wipeOnFork bool
 }
 
 func (v *vma) copyWith(start, end uintptr) *vma {
@@ -83,20 +86,24 @@ type page struct {
 	// address space: it is never freed here, and in a private mapping it
 	// is mapped read-only until a write copies it.
 	file bool
+	// cow marks a private page shared with another address space since a
+	// fork: mapped read-only until a write copies it (or finds it is the
+	// last owner).
+	cow bool
 }
 
-// free releases p if it belongs to the address space.
+// free releases this address space's hold on p.
 func (mm *MemoryManager) free(p page) {
 	if !p.file {
-		mm.mf.Free(p.off, 1)
+		mm.mf.DecRef(p.off)
 	}
 }
 
 // mapAccess is how a page is mapped in the platform: its VMA's permissions,
-// less write for a file page of a private mapping (copy on write).
+// less write for a page to be copied on write.
 func mapAccess(v *vma, p page) platform.Access {
 	a := v.perms
-	if p.file && v.private {
+	if (p.file && v.private) || p.cow {
 		a.Write = false
 	}
 	return a
@@ -618,6 +625,26 @@ func (mm *MemoryManager) Madvise(addr, length uintptr, advice int) error {
 	if !mm.covered(addr, end) {
 		return unix.ENOMEM
 	}
+	if advice == MadvDontfork || advice == MadvDofork || advice == MadvWipeonfork || advice == MadvKeeponfork {
+		mm.split(addr)
+		mm.split(end)
+		for _, v := range mm.vmasIn(addr, end) {
+			switch advice {
+			case MadvDontfork:
+				v.dontFork = true
+			case MadvDofork:
+				v.dontFork = false
+			case MadvWipeonfork:
+				if !v.private || v.mappable != nil {
+					return unix.EINVAL
+				}
+				v.wipeOnFork = true
+			case MadvKeeponfork:
+				v.wipeOnFork = false
+			}
+		}
+		return nil
+	}
 	if advice == MadvDontneed || advice == MadvFree {
 		// Private anonymous pages are discarded: later reads see zeroes.
 		// Shared anonymous memory keeps its contents (it is shmem in Linux).
@@ -706,15 +733,25 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 	return nil
 }
 
-// cowLocked gives a private mapping its own copy of the file page at a.
+// cowLocked gives a private mapping its own copy of the page at a (a file
+// page, or an anonymous page shared since a fork). The last owner of a
+// forked page keeps it without copying.
 func (mm *MemoryManager) cowLocked(a uintptr, p page) (page, error) {
+	if p.mapped {
+		mm.as.Unmap(a, PageSize)
+	}
+	if p.cow && mm.mf.Owners(p.off) == 1 {
+		np := page{off: p.off}
+		mm.pages[a] = np
+		return np, nil
+	}
 	off, err := mm.mf.Allocate(1)
 	if err != nil {
 		return p, err
 	}
 	copy(mm.mf.Slice(off, PageSize), mm.mf.Slice(p.off, PageSize))
-	if p.mapped {
-		mm.as.Unmap(a, PageSize)
+	if p.cow {
+		mm.mf.DecRef(p.off)
 	}
 	np := page{off: off}
 	mm.pages[a] = np
@@ -749,8 +786,8 @@ func (mm *MemoryManager) HandleFault(addr uintptr) (Fault, error) {
 		return segv(SegvAccerr)
 	}
 	if p, ok := mm.pages[a]; ok && p.mapped {
-		if p.file && v.private && v.perms.Write {
-			// A write to a file page of a private mapping: copy it.
+		if ((p.file && v.private) || p.cow) && v.perms.Write {
+			// A write to a page shared copy-on-write: copy it.
 			np, err := mm.cowLocked(a, p)
 			if err != nil {
 				return Fault{}, err
@@ -827,7 +864,7 @@ func (mm *MemoryManager) translateCached(addr uintptr, write, force bool, last *
 			}
 			p = mm.pages[a]
 		}
-		if write && p.file && v.private {
+		if write && ((p.file && v.private) || p.cow) {
 			var err error
 			if p, err = mm.cowLocked(a, p); err != nil {
 				return nil, unix.EFAULT
@@ -1044,4 +1081,76 @@ func (mm *MemoryManager) Usage() (vsize, rss uint64) {
 		return true
 	})
 	return vsize, uint64(len(mm.pages)) * PageSize
+}
+
+// Snapshot is an address space as fork(2) copies it: VMAs and pages, each
+// anonymous page holding a reference for the child.
+type Snapshot struct {
+	vmas          []*vma
+	pages         map[uintptr]page
+	brkStart, brk uintptr
+	mmapBase      uintptr
+}
+
+// ForkSnapshot prepares a fork (called by the parent, on its platform
+// thread): private pages become copy-on-write in the parent and the
+// returned snapshot; shared mappings (file pages) are shared as they are.
+func (mm *MemoryManager) ForkSnapshot() *Snapshot {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	s := &Snapshot{pages: make(map[uintptr]page), brkStart: mm.brkStart, brk: mm.brk, mmapBase: mm.mmapBase}
+	mm.vmas.Ascend(func(v *vma) bool {
+		if v.dontFork {
+			return true
+		}
+		c := *v
+		s.vmas = append(s.vmas, &c)
+		if v.wipeOnFork {
+			return true
+		}
+		protected := false
+		mm.forEachPage(v.start, v.end, func(a uintptr, p page) {
+			cp := page{off: p.off, file: p.file}
+			if !p.file {
+				mm.mf.IncRef(p.off)
+				cp.cow = true
+				if !p.cow {
+					p.cow = true
+					if p.mapped && v.perms.Write {
+						protected = true
+					}
+					mm.pages[a] = p
+				}
+			}
+			s.pages[a] = cp
+		})
+		if protected {
+			// Writable mappings of now-shared pages: map them again
+			// read-only on the next touch.
+			mm.unmapPlatform(v.start, v.end)
+		}
+		return true
+	})
+	return s
+}
+
+// NewFromSnapshot creates the child's address space (called on the child's
+// platform thread).
+func NewFromSnapshot(p platform.Platform, mf *memfile.File, s *Snapshot) (*MemoryManager, error) {
+	m, err := New(p, mf)
+	if err != nil {
+		for _, pg := range s.pages {
+			if !pg.file {
+				mf.DecRef(pg.off)
+			}
+		}
+		return nil, err
+	}
+	m.brkStart, m.brk, m.mmapBase = s.brkStart, s.brk, s.mmapBase
+	for _, v := range s.vmas {
+		m.vmas.ReplaceOrInsert(v)
+		track(v, 1)
+	}
+	m.pages = s.pages
+	return m, nil
 }

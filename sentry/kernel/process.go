@@ -1,0 +1,542 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sbx/fs/vfs"
+	"sbx/sentry/mm"
+)
+
+// clone(2) flags.
+const (
+	CloneVM            = 0x100
+	CloneFS            = 0x200
+	CloneFiles         = 0x400
+	CloneSighand       = 0x800
+	ClonePidfd         = 0x1000
+	ClonePtrace        = 0x2000
+	CloneVfork         = 0x4000
+	CloneParent        = 0x8000
+	CloneThread        = 0x10000
+	CloneNewNS         = 0x20000
+	CloneSysvsem       = 0x40000
+	CloneSettls        = 0x80000
+	CloneParentSettid  = 0x100000
+	CloneChildCleartid = 0x200000
+	CloneDetached      = 0x400000
+	CloneUntraced      = 0x800000
+	CloneChildSettid   = 0x1000000
+	CloneNewCgroup     = 0x2000000
+	CloneNewUTS        = 0x4000000
+	CloneNewIPC        = 0x8000000
+	CloneNewUser       = 0x10000000
+	CloneNewPID        = 0x20000000
+	CloneNewNet        = 0x40000000
+	CloneIO            = 0x80000000
+)
+
+// CloneOptions are the decoded arguments of clone(2)/clone3(2).
+type CloneOptions struct {
+	Flags      uint64
+	ExitSignal int
+	Stack      uintptr
+	ParentTID  uintptr
+	ChildTID   uintptr
+	TLS        uintptr
+}
+
+// Clone creates a new process (threads are not supported yet) and returns
+// its id in the caller's PID namespace.
+func (t *Task) Clone(o CloneOptions) (int, error) {
+	f := o.Flags
+	if f&CloneThread != 0 && f&CloneSighand == 0 || f&CloneSighand != 0 && f&CloneVM == 0 {
+		return 0, unix.EINVAL
+	}
+	if f&CloneThread != 0 {
+		t.k.Log.Info("clone of a thread is not implemented", "flags", f)
+		return 0, unix.ENOSYS
+	}
+	if f&CloneVM != 0 && f&CloneVfork == 0 {
+		// A process sharing its parent's memory without being a vfork
+		// child: not supported.
+		t.k.Log.Info("clone with CLONE_VM but no CLONE_VFORK or CLONE_THREAD is not implemented", "flags", f)
+		return 0, unix.ENOSYS
+	}
+	if f&(CloneNewNS|CloneNewCgroup|CloneNewUTS|CloneNewIPC|CloneNewUser|CloneNewPID|CloneNewNet) != 0 {
+		t.k.Log.Info("clone into new namespaces is not implemented", "flags", f)
+		return 0, unix.EINVAL
+	}
+	k := t.k
+	if !k.reserveTask() {
+		return 0, unix.EAGAIN
+	}
+
+	snap := t.mm.ForkSnapshot()
+	tg := newThreadGroup(k)
+	t.tg.mu.Lock()
+	tg.limits = t.tg.limits
+	tg.actions = t.tg.actions
+	t.tg.mu.Unlock()
+	if f&CloneFiles != 0 {
+		tg.FDTable = t.tg.FDTable
+	} else {
+		tg.FDTable = t.tg.FDTable.Fork()
+	}
+	if f&CloneFS != 0 {
+		tg.FS = t.tg.FS
+	} else {
+		tg.FS = t.tg.FS.Fork()
+	}
+	tg.exitSignal = o.ExitSignal
+	child := &Task{
+		k: k, tg: tg, regs: t.regs, tid: k.allocTID(),
+		Creds: t.Creds, Image: t.Image, ExePath: t.ExePath, exe: t.exe,
+		SigMask: t.SigMask, name: t.name, interruptCh: make(chan struct{}, 1),
+	}
+	if child.exe != nil {
+		vfs.DenyWriteAccess(child.exe)
+	}
+	if f&CloneVfork == 0 {
+		child.AltStack = t.AltStack
+	}
+	child.regs.Rax = 0
+	if o.Stack != 0 {
+		child.regs.Rsp = uint64(o.Stack)
+	}
+	if f&CloneSettls != 0 {
+		child.regs.Fs_base = uint64(o.TLS)
+	}
+	if f&CloneChildCleartid != 0 {
+		child.ClearChildTID = o.ChildTID
+	}
+	tg.pid = child.tid
+	tg.leader = child
+	tg.tasks = []*Task{child}
+	if f&CloneVfork != 0 {
+		tg.vforkDone = make(chan struct{})
+	}
+
+	k.sigMu.Lock()
+	parent := t.tg
+	if f&CloneParent != 0 && t.tg.parent != nil {
+		parent = t.tg.parent
+	}
+	tg.parent = parent
+	tg.pgid, tg.sid = t.tg.pgid, t.tg.sid
+	parent.children[tg] = struct{}{}
+	k.sigMu.Unlock()
+
+	if f&CloneParentSettid != 0 {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(child.tid))
+		t.CopyOut(o.ParentTID, b[:])
+	}
+	ready := make(chan error, 1)
+	k.startTask(child, func() error {
+		m, err := mm.NewFromSnapshot(k.Platform, k.MemFile, snap)
+		if err != nil {
+			return err
+		}
+		child.mm = m
+		if child.ctx, err = k.Platform.NewContext(); err != nil {
+			return err
+		}
+		if f&CloneChildSettid != 0 {
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], uint32(child.tid))
+			child.CopyOut(o.ChildTID, b[:])
+		}
+		return nil
+	}, ready)
+	if err := <-ready; err != nil {
+		return 0, unix.ENOMEM
+	}
+	if f&CloneVfork != 0 {
+		// The parent waits until the child execs or exits.
+		for t.Block(tg.vforkDone, time.Time{}) == ErrInterrupted {
+			if t.tg.isExiting() {
+				break
+			}
+		}
+	}
+	return child.tid, nil
+}
+
+// reserveTask counts a new task against the sandbox's limit.
+func (k *Kernel) reserveTask() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.MaxTasks > 0 && k.ntasks >= k.MaxTasks {
+		return false
+	}
+	k.ntasks++
+	return true
+}
+
+// startTask runs t on its own goroutine, locked to an OS thread (the
+// platform's tracer), after setup has made its address space there.
+// ready receives setup's result.
+func (k *Kernel) startTask(t *Task, setup func() error, ready chan<- error) {
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		// Never unlocked: when the goroutine ends, Go ends the thread,
+		// and the stub (whose tracer it is) with it.
+		runtime.LockOSThread()
+		if err := setup(); err != nil {
+			ready <- err
+			k.mu.Lock()
+			k.ntasks--
+			k.mu.Unlock()
+			t.tg.exitWith(ExitStatus{Signo: int(unix.SIGKILL)})
+			t.tg.finish(t)
+			return
+		}
+		k.register(t)
+		ready <- nil
+		t.run()
+	}()
+}
+
+// Fork returns a copy of the working directory, root and umask.
+func (f *FSContext) Fork() *FSContext {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &FSContext{root: f.root, cwd: f.cwd, umask: f.umask}
+}
+
+// exitTask ends the calling task: its resources go, and the last thread's
+// exit ends the process.
+func (t *Task) exitTask() {
+	k := t.k
+	if t.ClearChildTID != 0 && t.mm != nil {
+		var z [4]byte
+		if _, err := t.mm.CopyOut(t.ClearChildTID, z[:]); err == nil {
+			k.Futexes.Wake(t.mm, t.ClearChildTID, 1, ^uint32(0))
+		}
+	}
+	t.tg.finish(t)
+	k.unregister(t)
+	k.mu.Lock()
+	k.ntasks--
+	k.mu.Unlock()
+}
+
+// finish removes t from its group and, with the last thread, ends the
+// process: it becomes a zombie for its parent to reap.
+func (tg *ThreadGroup) finish(t *Task) {
+	k := tg.k
+	k.sigMu.Lock()
+	for i, x := range tg.tasks {
+		if x == t {
+			tg.tasks = append(tg.tasks[:i], tg.tasks[i+1:]...)
+			break
+		}
+	}
+	last := len(tg.tasks) == 0
+	if last && !tg.exiting {
+		tg.exiting = true
+		tg.exit = ExitStatus{Code: t.exitCode}
+	}
+	k.sigMu.Unlock()
+	t.release()
+	if !last {
+		return
+	}
+	tg.FDTable.RemoveAll()
+	if t.k.Tracer != nil {
+		t.k.Tracer.Exit(t, tg.exit)
+	}
+
+	k.sigMu.Lock()
+	st := tg.exit
+	init := k.initTG
+	// Orphans go to init; init's own death ends the sandbox.
+	for c := range tg.children {
+		if init != nil && init != tg {
+			c.parent = init
+			init.children[c] = struct{}{}
+		} else {
+			c.parent = nil
+		}
+	}
+	if init != nil && init != tg && len(tg.children) > 0 {
+		init.notifyChildLocked()
+	}
+	tg.children = make(map[*ThreadGroup]struct{})
+	parent := tg.parent
+	autoreap := parent == nil
+	if parent != nil {
+		a := parent.SigAction(int(unix.SIGCHLD), nil)
+		if a.Handler == SigIgn || a.Flags&saNoCldWait != 0 {
+			autoreap = true
+		}
+	}
+	if autoreap {
+		if parent != nil {
+			delete(parent.children, tg)
+		}
+	} else {
+		tg.zombie = true
+	}
+	if tg.vforkDone != nil {
+		close(tg.vforkDone)
+		tg.vforkDone = nil
+	}
+	if parent != nil {
+		parent.notifyChildLocked()
+	}
+	isInit := tg == init
+	k.sigMu.Unlock()
+
+	if parent != nil && tg.exitSignal > 0 {
+		info := SigInfo{Signo: int32(tg.exitSignal), PID: int32(tg.pid), UID: t.Creds.RUID}
+		info.Code, info.Status = childStatus(st)
+		parent.SendSignal(info)
+	}
+	if isInit {
+		k.killAll()
+	}
+}
+
+// childStatus returns the CLD_* code and status of a finished process.
+func childStatus(st ExitStatus) (int32, int32) {
+	switch {
+	case st.Signo != 0 && st.Core:
+		return CLDDumped, int32(st.Signo)
+	case st.Signo != 0:
+		return CLDKilled, int32(st.Signo)
+	}
+	return CLDExited, int32(st.Code)
+}
+
+// notifyChildLocked wakes waiters for a child state change. Called with
+// k.sigMu held.
+func (tg *ThreadGroup) notifyChildLocked() {
+	close(tg.childEvent)
+	tg.childEvent = make(chan struct{})
+}
+
+// killAll ends every process in the sandbox (init has exited).
+func (k *Kernel) killAll() {
+	for _, t := range k.Tasks() {
+		t.tg.Kill(int(unix.SIGKILL))
+	}
+}
+
+// wait(2) options.
+const (
+	WNohang    = 0x1
+	WUntraced  = 0x2
+	WExited    = 0x4
+	WContinued = 0x8
+	WNowait    = 0x01000000
+	WNothread  = 0x20000000
+	WAll       = 0x40000000
+	WClone     = 0x80000000
+)
+
+// WaitResult describes a reaped (or, with WNOWAIT, observed) child.
+type WaitResult struct {
+	PID    int
+	UID    uint32
+	Status ExitStatus
+	CPU    time.Duration
+}
+
+// WaitStatus encodes st as wait(2)'s int status.
+func (st ExitStatus) WaitStatus() uint32 {
+	if st.Signo != 0 {
+		s := uint32(st.Signo)
+		if st.Core {
+			s |= 0x80
+		}
+		return s
+	}
+	return uint32(st.Code&0xff) << 8
+}
+
+// Wait waits for a child matching sel (wait4's pid: >0 that pid, -1 any,
+// 0 the caller's process group, < -1 that group) to finish. With WNOHANG
+// and nothing ready it returns a zero result.
+func (t *Task) Wait(sel int, opts int) (WaitResult, error) {
+	k := t.k
+	for {
+		k.sigMu.Lock()
+		found := false
+		for c := range t.tg.children {
+			switch {
+			case sel > 0 && c.pid != sel:
+				continue
+			case sel == 0 && c.pgid != t.tg.pgid:
+				continue
+			case sel < -1 && c.pgid != -sel:
+				continue
+			}
+			found = true
+			if !c.zombie {
+				continue
+			}
+			r := WaitResult{PID: c.pid, Status: c.exit}
+			if c.leader != nil {
+				r.UID = c.leader.Creds.RUID
+			}
+			if opts&WNowait == 0 {
+				delete(t.tg.children, c)
+				c.zombie = false
+			}
+			k.sigMu.Unlock()
+			return r, nil
+		}
+		if !found {
+			k.sigMu.Unlock()
+			return WaitResult{}, unix.ECHILD
+		}
+		if opts&WNohang != 0 {
+			k.sigMu.Unlock()
+			return WaitResult{}, nil
+		}
+		ch := t.tg.childEvent
+		k.sigMu.Unlock()
+		if err := t.Block(ch, time.Time{}); err != nil {
+			return WaitResult{}, err
+		}
+	}
+}
+
+// Parent returns the parent process's pid in the sandbox, 0 for init.
+func (tg *ThreadGroup) Parent() int {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	if tg.parent == nil {
+		return 0
+	}
+	return tg.parent.pid
+}
+
+// ProcessGroup returns the process group id.
+func (tg *ThreadGroup) ProcessGroup() int {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	return tg.pgid
+}
+
+// Session returns the session id.
+func (tg *ThreadGroup) Session() int {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	return tg.sid
+}
+
+// ThreadGroupByPID returns the live (or zombie) process pid.
+func (k *Kernel) ThreadGroupByPID(pid int) (*ThreadGroup, bool) {
+	t, ok := k.Task(pid)
+	if !ok || t.tg.leader != t {
+		return nil, false
+	}
+	return t.tg, true
+}
+
+// SetPGID implements setpgid(2) for the caller or one of its children.
+func (t *Task) SetPGID(pid, pgid int) error {
+	k := t.k
+	target := t.tg
+	if pid != 0 && pid != t.tg.pid {
+		tg, ok := k.ThreadGroupByPID(pid)
+		if !ok {
+			return unix.ESRCH
+		}
+		k.sigMu.Lock()
+		isChild := tg.parent == t.tg
+		k.sigMu.Unlock()
+		if !isChild {
+			return unix.ESRCH
+		}
+		target = tg
+	}
+	if pgid < 0 {
+		return unix.EINVAL
+	}
+	if pgid == 0 {
+		pgid = target.pid
+	}
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	if target.sid == target.pid {
+		return unix.EPERM // a session leader
+	}
+	if target.sid != t.tg.sid {
+		return unix.EPERM
+	}
+	if pgid != target.pid {
+		// The group must exist in the caller's session.
+		ok := false
+		for _, x := range k.tasks {
+			if x.tg.pgid == pgid && x.tg.sid == t.tg.sid {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return unix.EPERM
+		}
+	}
+	target.pgid = pgid
+	return nil
+}
+
+// SetSID implements setsid(2).
+func (t *Task) SetSID() (int, error) {
+	k := t.k
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	for _, x := range k.tasks {
+		if x.tg != t.tg && x.tg.pgid == t.tg.pid {
+			return 0, unix.EPERM
+		}
+	}
+	if t.tg.pgid == t.tg.pid {
+		return 0, unix.EPERM
+	}
+	t.tg.sid, t.tg.pgid = t.tg.pid, t.tg.pid
+	return t.tg.pid, nil
+}
+
+// ProcessGroupMembers returns the processes in group pgid.
+func (k *Kernel) ProcessGroupMembers(pgid int) []*ThreadGroup {
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	var out []*ThreadGroup
+	for _, t := range k.tasks {
+		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie {
+			out = append(out, t.tg)
+		}
+	}
+	return out
+}
+
+// AllProcesses returns every live process.
+func (k *Kernel) AllProcesses() []*ThreadGroup {
+	var out []*ThreadGroup
+	for _, t := range k.Tasks() {
+		if t.tg.leader == t {
+			out = append(out, t.tg)
+		}
+	}
+	return out
+}
+
+// execDone lets a vfork parent go on after the child's successful exec.
+func (t *Task) execDone() {
+	k := t.k
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	if t.tg.vforkDone != nil {
+		close(t.tg.vforkDone)
+		t.tg.vforkDone = nil
+	}
+}
