@@ -111,3 +111,15 @@ func (f *File) Ioctl(mem vfs.UserMemory, req uint, arg uintptr) (uintptr, error)
 
 // Release implements vfs.FileDescriptionImpl.
 func (f *File) Release() { unix.Close(f.FD) }
+
+// Readiness implements vfs.Pollable by asking the host.
+func (f *File) Readiness(mask uint32) uint32 {
+	fds := []unix.PollFd{{Fd: int32(f.FD), Events: int16(mask)}}
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+		return 0
+	}
+	return uint32(uint16(fds[0].Revents)) & mask
+}
+
+// Changed implements vfs.Pollable: the host cannot tell, so callers poll.
+func (f *File) Changed() <-chan struct{} { return nil }

@@ -8,7 +8,23 @@
 // the lower layer returns EXDEV, as overlayfs does without redirect_dir;
 // programs then copy.
 //
-// Locking: FS.mu serializes every copy-up and every change of a node's layers.
+// Every overlay inode reports the overlay's device, so inode numbers are
+// mapped into one space as Linux's overlayfs does with xino: a lower inode
+// number is reported as it is, an upper one with upperIno set (the layers
+// number their inodes independently). A file copied up keeps the number of
+// the lower file it was copied from, its origin, which is recorded on the
+// upper inode (xattr trusted.overlay.origin), so st_ino does not change on
+// copy-up and every hard link of the copy reports it. As in Linux, a lower
+// file with several links is not given its origin's number: its lower
+// links stay another file.
+//
+// Removing or renaming away a name leaves a whiteout whenever the lower
+// layer has that name and the parent is not opaque (Linux's
+// ovl_lower_positive), whether the name showed the lower file, a copy of it
+// or a file created after the lower one was removed.
+//
+// Locking: FS.mu serializes every copy-up and every change of a node's layers
+// (its upper field and its record of copied-up children).
 //
 // It must not import the sentry, syscalls or runsc layers.
 package overlay
@@ -22,11 +38,26 @@ import (
 	"sbx/fs/vfs"
 )
 
-const opaqueXattr = "trusted.overlay.opaque"
+// Xattrs the overlay keeps on upper inodes; the trusted.overlay. namespace
+// is hidden from (and may not be changed through) the overlay.
+const (
+	privateXattrPrefix = "trusted.overlay."
+	opaqueXattr        = privateXattrPrefix + "opaque"
+	// originXattr holds the inode number (8 bytes, little endian) of the
+	// lower file an upper one was copied from.
+	originXattr = privateXattrPrefix + "origin"
+)
+
+// upperIno marks the inode numbers of upper inodes with no origin.
+const upperIno = 1 << 63
+
+func isPrivateXattr(name string) bool {
+	return len(name) >= len(privateXattrPrefix) && name[:len(privateXattrPrefix)] == privateXattrPrefix
+}
 
 // FS is one overlay.
 type FS struct {
-	mu sync.Mutex // guards every node's upper field and copy-ups
+	mu sync.Mutex // guards every node's upper and copies fields and copy-ups
 	// dev is the device number every overlay inode reports.
 	dev uint64
 }
@@ -43,13 +74,38 @@ type node struct {
 	parent *node
 	name   string
 	upper  vfs.Inode // nil until copied up or created; guarded by fs.mu
-	lower  vfs.Inode // nil when the file exists only in the upper layer
+	// lower is the lower inode the node shows or merges: nil when the file
+	// exists only in the upper layer, or when an upper non-directory or
+	// opaque directory hides the lower entry of the same name.
+	lower vfs.Inode
+	// copies maps the name of each child copied up so far to its upper
+	// inode; guarded by fs.mu. Several nodes may stand for one name (the
+	// VFS caches the node it looked up, the overlay looks names up again
+	// for unlink and rename), and the VFS moves a cached node to the new
+	// name on rename without telling it, so a node still without an
+	// upper inode takes the one its name was copied up to (adoptLocked)
+	// rather than copy the file up a second time at a name it may no
+	// longer have. The lower entry at a name never shows again once the
+	// name is copied up (a whiteout or another upper file hides it), so
+	// the record can only ever be the node's copy.
+	copies map[string]vfs.Inode
 }
 
 func (n *node) layers() (upper, lower vfs.Inode) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	n.adoptLocked()
 	return n.upper, n.lower
+}
+
+// adoptLocked gives n the upper inode its name was copied up to by another
+// node, if it was.
+func (n *node) adoptLocked() {
+	if n.upper == nil && n.parent != nil {
+		if up, ok := n.parent.copies[n.name]; ok {
+			n.upper = up
+		}
+	}
 }
 
 func (n *node) top() vfs.Inode {
@@ -70,25 +126,59 @@ func isOpaque(i vfs.Inode) bool {
 	return err == nil && string(v) == "y"
 }
 
+// origin returns the inode number of the lower file u was copied from.
+func origin(u vfs.Inode) (uint64, bool) {
+	v, err := u.Getxattr(originXattr)
+	if err != nil || len(v) != 8 {
+		return 0, false
+	}
+	var ino uint64
+	for k := 7; k >= 0; k-- {
+		ino = ino<<8 | uint64(v[k])
+	}
+	return ino, true
+}
+
+// setOrigin records on u the inode number of the lower file it copies.
+func setOrigin(u vfs.Inode, ino uint64) error {
+	v := make([]byte, 8)
+	for k := range v {
+		v[k] = byte(ino >> (8 * k))
+	}
+	return u.Setxattr(originXattr, v, 0)
+}
+
+// upperInoOf returns the inode number the overlay reports for the upper
+// inode u, whose own number is ino: its origin's; for a merged directory
+// with no origin recorded, the number of the lower directory lower returns
+// (lower may be nil); otherwise ino marked as an upper one.
+func upperInoOf(u vfs.Inode, ino uint64, isDir bool, lower func() (vfs.Inode, bool)) uint64 {
+	if o, ok := origin(u); ok {
+		return o
+	}
+	if isDir && lower != nil {
+		if l, ok := lower(); ok {
+			if lst, err := l.Stat(); err == nil {
+				return lst.Ino
+			}
+		}
+	}
+	return ino | upperIno
+}
+
 // Stat implements vfs.Inode.
 func (n *node) Stat() (vfs.Stat, error) {
 	u, l := n.layers()
-	var st vfs.Stat
-	var err error
-	if u != nil {
-		st, err = u.Stat()
-	} else {
-		st, err = l.Stat()
+	if u == nil {
+		st, err := l.Stat()
+		st.Dev = n.fs.dev
+		return st, err
 	}
+	st, err := u.Stat()
 	if err != nil {
 		return st, err
 	}
-	if u != nil && l != nil {
-		// Keep the lower inode number, so it is stable across copy-up.
-		if lst, err := l.Stat(); err == nil {
-			st.Ino = lst.Ino
-		}
-	}
+	st.Ino = upperInoOf(u, st.Ino, st.IsDir(), func() (vfs.Inode, bool) { return l, l != nil })
 	st.Dev = n.fs.dev
 	return st, nil
 }
@@ -103,7 +193,11 @@ func (n *node) StatFS() (vfs.Statfs, error) {
 // Lookup implements vfs.Inode.
 func (n *node) Lookup(name string) (vfs.Inode, error) {
 	u, l := n.layers()
-	st, err := n.Stat()
+	top := u
+	if top == nil {
+		top = l
+	}
+	st, err := top.Stat()
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +205,6 @@ func (n *node) Lookup(name string) (vfs.Inode, error) {
 		return nil, unix.ENOTDIR
 	}
 	c := &node{fs: n.fs, parent: n, name: name}
-	opaque := false
 	if u != nil {
 		ui, err := u.Lookup(name)
 		switch {
@@ -119,19 +212,24 @@ func (n *node) Lookup(name string) (vfs.Inode, error) {
 			return nil, unix.ENOENT
 		case err == nil:
 			c.upper = ui
-			ust, _ := ui.Stat()
-			if !ust.IsDir() {
+			ust, err := ui.Stat()
+			if err != nil {
+				return nil, err
+			}
+			if !ust.IsDir() || isOpaque(ui) {
+				// An upper non-directory or opaque directory
+				// hides the lower entry; whether there is one
+				// matters only on removal (lowerPositive).
 				return c, nil
 			}
-			opaque = isOpaque(ui)
 		case err != unix.ENOENT:
 			return nil, err
 		}
-		if isOpaque(u) {
-			opaque = true
+		if l != nil && isOpaque(u) {
+			l = nil
 		}
 	}
-	if l != nil && !opaque {
+	if l != nil {
 		li, err := l.Lookup(name)
 		switch {
 		case err == nil:
@@ -153,13 +251,56 @@ func (n *node) Lookup(name string) (vfs.Inode, error) {
 	return c, nil
 }
 
+// lowerPositive reports whether the lower layer has name in directory n
+// and n is not opaque, so that the lower entry must stay hidden by a
+// whiteout once the name is removed from the upper layer (Linux's
+// ovl_lower_positive). It holds whether the name shows the lower file, a
+// copy of it, or a file made after the lower one was removed.
+func (n *node) lowerPositive(name string) (bool, error) {
+	u, l := n.layers()
+	if l == nil || (u != nil && isOpaque(u)) {
+		return false, nil
+	}
+	switch _, err := l.Lookup(name); err {
+	case nil:
+		return true, nil
+	case unix.ENOENT, unix.ENOTDIR:
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// hidesLower reports whether removing c, the child name of n, must leave a
+// whiteout.
+func (n *node) hidesLower(c *node, name string) (bool, error) {
+	if _, cl := c.layers(); cl != nil {
+		return true, nil
+	}
+	return n.lowerPositive(name)
+}
+
 // Readdir implements vfs.Inode: the upper entries, then the lower ones not
-// hidden by an upper entry or a whiteout.
+// hidden by an upper entry or a whiteout. Inode numbers are the ones Stat
+// reports.
 func (n *node) Readdir() ([]vfs.Dirent, error) {
 	u, l := n.layers()
+	if u != nil && l != nil && isOpaque(u) {
+		l = nil
+	}
+	var lents []vfs.Dirent
+	lower := make(map[string]int) // name -> index in lents
+	if l != nil {
+		var err error
+		if lents, err = l.Readdir(); err != nil {
+			return nil, err
+		}
+		for k, e := range lents {
+			lower[e.Name] = k
+		}
+	}
 	seen := make(map[string]bool)
 	var out []vfs.Dirent
-	opaque := false
 	if u != nil {
 		ents, err := u.Readdir()
 		if err != nil {
@@ -167,24 +308,28 @@ func (n *node) Readdir() ([]vfs.Dirent, error) {
 		}
 		for _, e := range ents {
 			seen[e.Name] = true
-			if e.Type == vfs.DTypeOf(unix.S_IFCHR) {
-				if c, err := u.Lookup(e.Name); err == nil && isWhiteout(c) {
-					continue
-				}
+			c, err := u.Lookup(e.Name)
+			if err != nil {
+				continue // removed meanwhile
 			}
+			if e.Type == vfs.DTypeOf(unix.S_IFCHR) && isWhiteout(c) {
+				continue
+			}
+			isDir := e.Type == vfs.DTypeOf(unix.S_IFDIR)
+			e.Ino = upperInoOf(c, e.Ino, isDir, func() (vfs.Inode, bool) {
+				k, ok := lower[e.Name]
+				if !ok || lents[k].Type != vfs.DTypeOf(unix.S_IFDIR) || isOpaque(c) {
+					return nil, false
+				}
+				li, err := l.Lookup(e.Name)
+				return li, err == nil
+			})
 			out = append(out, e)
 		}
-		opaque = isOpaque(u)
 	}
-	if l != nil && !opaque {
-		ents, err := l.Readdir()
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range ents {
-			if !seen[e.Name] {
-				out = append(out, e)
-			}
+	for _, e := range lents {
+		if !seen[e.Name] {
+			out = append(out, e)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -193,7 +338,7 @@ func (n *node) Readdir() ([]vfs.Dirent, error) {
 
 // copyUpLocked gives n an upper inode, copying its parents up first.
 func (n *node) copyUpLocked() error {
-	if n.upper != nil {
+	if n.adoptLocked(); n.upper != nil {
 		return nil
 	}
 	if n.parent == nil {
@@ -227,12 +372,21 @@ func (n *node) copyUpLocked() error {
 	if err != nil {
 		return err
 	}
+	if st.IsDir() || st.Nlink == 1 {
+		// Keep the inode number (best effort: an upper layer
+		// without trusted xattrs gives the copy its own).
+		setOrigin(up, st.Ino)
+	}
 	mask := uint32(vfs.SetMode | vfs.SetUID | vfs.SetGID | vfs.SetAtime | vfs.SetMtime)
 	if st.IsSymlink() {
 		mask &^= vfs.SetMode
 	}
 	up.SetStat(vfs.SetStat{Mask: mask, Mode: st.Mode & 0o7777, UID: st.UID, GID: st.GID, Atime: st.Atime, Mtime: st.Mtime})
 	n.upper = up
+	if n.parent.copies == nil {
+		n.parent.copies = make(map[string]vfs.Inode)
+	}
+	n.parent.copies[n.name] = up
 	return nil
 }
 
@@ -331,6 +485,7 @@ func (n *node) prepareName(name string) (vfs.Inode, bool, error) {
 	return u, false, nil
 }
 
+// child returns the node of a file just made in n's upper directory.
 func (n *node) child(name string, upper vfs.Inode) *node {
 	return &node{fs: n.fs, parent: n, name: name, upper: upper}
 }
@@ -430,11 +585,15 @@ func (n *node) remove(name string, dir bool) error {
 			return unix.ENOTEMPTY
 		}
 	}
+	positive, err := n.hidesLower(c, name)
+	if err != nil {
+		return err
+	}
 	u, err := n.copyUp()
 	if err != nil {
 		return err
 	}
-	cu, cl := c.layers()
+	cu, _ := c.layers()
 	if cu != nil {
 		if dir {
 			// Clear the whiteouts an emptied directory may still hold.
@@ -451,7 +610,7 @@ func (n *node) remove(name string, dir bool) error {
 			return err
 		}
 	}
-	if cl != nil {
+	if positive {
 		return whiteout(u, name)
 	}
 	return nil
@@ -486,10 +645,11 @@ func (n *node) Rename(oldName string, newDir vfs.Inode, newName string, flags ui
 	}
 	var dst *node
 	if di, err := nd.Lookup(newName); err == nil {
+		if flags&unix.RENAME_NOREPLACE != 0 {
+			return unix.EEXIST
+		}
 		dst = di.(*node)
-		dst.fs.mu.Lock()
-		dl := dst.lower
-		dst.fs.mu.Unlock()
+		_, dl := dst.layers()
 		dstt, _ := dst.Stat()
 		if dstt.IsDir() {
 			ents, err := dst.Readdir()
@@ -506,7 +666,26 @@ func (n *node) Rename(oldName string, newDir vfs.Inode, newName string, flags ui
 	} else if err != unix.ENOENT {
 		return err
 	}
-	if _, err := src.copyUp(); err != nil {
+	// The lower entries at either name must stay hidden: the old name
+	// by a whiteout, the new one (when a directory moves there) by
+	// making the directory opaque.
+	srcPositive, err := n.hidesLower(src, oldName)
+	if err != nil {
+		return err
+	}
+	dstPositive := false
+	if sst.IsDir() {
+		if dst != nil {
+			dstPositive, err = nd.hidesLower(dst, newName)
+		} else {
+			dstPositive, err = nd.lowerPositive(newName)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	srcUpper, err := src.copyUp()
+	if err != nil {
 		return err
 	}
 	su, err := n.copyUp()
@@ -517,10 +696,38 @@ func (n *node) Rename(oldName string, newDir vfs.Inode, newName string, flags ui
 	if err != nil {
 		return err
 	}
+	if dstPositive && !isOpaque(srcUpper) {
+		// Set before the move, so no lookup sees the lower directory's
+		// entries through it; harmless where it is now (an upper-only
+		// directory merges nothing).
+		if err := srcUpper.Setxattr(opaqueXattr, []byte("y"), 0); err != nil {
+			return err
+		}
+	}
+	// A whiteout at the new name (a removed lower file) is not a file of
+	// the merged view: it goes, so RENAME_NOREPLACE succeeds and no
+	// directory replaces a device in the upper layer. The moved file
+	// hides the lower one from then on; if the rename fails the whiteout
+	// is put back.
+	removedWhiteout := false
+	if dst == nil {
+		if c, err := du.Lookup(newName); err == nil {
+			if !isWhiteout(c) {
+				return unix.EEXIST
+			}
+			if err := du.Unlink(newName); err != nil {
+				return err
+			}
+			removedWhiteout = true
+		}
+	}
 	if err := su.Rename(oldName, du, newName, flags); err != nil {
+		if removedWhiteout {
+			whiteout(du, newName)
+		}
 		return err
 	}
-	if _, sl := src.layers(); sl != nil {
+	if srcPositive {
 		return whiteout(su, oldName)
 	}
 	return nil
@@ -528,7 +735,7 @@ func (n *node) Rename(oldName string, newDir vfs.Inode, newName string, flags ui
 
 // Getxattr implements vfs.Inode.
 func (n *node) Getxattr(name string) ([]byte, error) {
-	if name == opaqueXattr {
+	if isPrivateXattr(name) {
 		return nil, unix.ENODATA
 	}
 	return n.top().Getxattr(name)
@@ -536,7 +743,7 @@ func (n *node) Getxattr(name string) ([]byte, error) {
 
 // Setxattr implements vfs.Inode.
 func (n *node) Setxattr(name string, value []byte, flags int) error {
-	if name == opaqueXattr {
+	if isPrivateXattr(name) {
 		return unix.EPERM
 	}
 	u, err := n.copyUp()
@@ -551,7 +758,7 @@ func (n *node) Listxattr() ([]string, error) {
 	l, err := n.top().Listxattr()
 	out := l[:0]
 	for _, x := range l {
-		if x != opaqueXattr {
+		if !isPrivateXattr(x) {
 			out = append(out, x)
 		}
 	}
@@ -560,6 +767,9 @@ func (n *node) Listxattr() ([]string, error) {
 
 // Removexattr implements vfs.Inode.
 func (n *node) Removexattr(name string) error {
+	if isPrivateXattr(name) {
+		return unix.EPERM
+	}
 	u, err := n.copyUp()
 	if err != nil {
 		return err

@@ -309,3 +309,34 @@ func (e *End) Release() {
 	}
 	p.broadcastLocked()
 }
+
+// Readiness implements vfs.Pollable.
+func (e *End) Readiness(mask uint32) uint32 {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ev uint32
+	if e.read {
+		if len(p.buf) > 0 {
+			ev |= vfs.PollIn | vfs.PollRdNorm
+		}
+		if p.writers == 0 && p.writerOpens > 0 {
+			ev |= vfs.PollHup
+		}
+	}
+	if e.write {
+		if p.readers == 0 {
+			ev |= vfs.PollErr
+		} else if p.size-len(p.buf) >= Buf || len(p.buf) == 0 {
+			ev |= vfs.PollOut | vfs.PollWrNorm
+		}
+	}
+	return ev & mask
+}
+
+// Changed implements vfs.Pollable.
+func (e *End) Changed() <-chan struct{} {
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
+	return e.p.changed
+}

@@ -12,7 +12,10 @@ import (
 type file struct {
 	inode
 
-	dataMu sync.Mutex // guards size, pages and opens
+	// dataMu guards size, pages, opens, seals and shared; it is taken
+	// after fs.mu, and fs.mu is never taken while it is held. The inode's
+	// metadata (timestamps included) stays under fs.mu.
+	dataMu sync.Mutex
 	size   int64
 	// pages maps a page index to its offset in the memory file; missing
 	// pages are holes that read as zeroes.
@@ -25,6 +28,8 @@ type file struct {
 	seals uint32
 	// shared counts shared mappings, which forbid F_SEAL_WRITE.
 	shared int
+	// mappings counts every mapping of the file.
+	mappings int
 }
 
 // Seal bits (fcntl(2) F_ADD_SEALS).
@@ -35,6 +40,20 @@ const (
 	SealWrite       = 8
 	SealFutureWrite = 16
 )
+
+// HoldMapping implements vfs.MappingHolder: an unlinked file keeps its
+// data while mapped.
+func (f *file) HoldMapping(delta int) {
+	f.dataMu.Lock()
+	f.mappings += delta
+	last := f.mappings == 0 && delta < 0
+	f.dataMu.Unlock()
+	if last {
+		f.fs.mu.Lock()
+		f.maybeFree()
+		f.fs.mu.Unlock()
+	}
+}
 
 // SharedMappings implements vfs.MappingCounter.
 func (f *file) SharedMappings(delta int) {
@@ -137,11 +156,11 @@ func (f *file) Allocate(off, length int64) error {
 }
 
 // maybeFree releases the data of an unlinked file nobody has open.
-// Called with fs.mu held.
+// Called with fs.mu held (it reads nlink).
 func (f *file) maybeFree() {
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
-	if f.nlink != 0 || f.opens != 0 {
+	if f.nlink != 0 || f.opens != 0 || f.mappings != 0 {
 		return
 	}
 	for idx, off := range f.pages {
@@ -219,6 +238,20 @@ func (f *file) write(bufs [][]byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
+	done, err := f.writeData(bufs, off)
+	if done > 0 {
+		// The timestamps are metadata, guarded by fs.mu, which may not be
+		// taken while dataMu is held (lock order: fs.mu before dataMu).
+		now := vfs.Now()
+		f.fs.mu.Lock()
+		f.mtime, f.ctime = now, now
+		f.fs.mu.Unlock()
+	}
+	return done, err
+}
+
+// writeData copies bufs into the file at off under dataMu.
+func (f *file) writeData(bufs [][]byte, off int64) (int, error) {
 	f.dataMu.Lock()
 	defer f.dataMu.Unlock()
 	if f.seals&(SealWrite|SealFutureWrite) != 0 {
@@ -259,10 +292,6 @@ func (f *file) write(bufs [][]byte, off int64) (int, error) {
 				f.size = off
 			}
 		}
-	}
-	if done > 0 {
-		now := vfs.Now()
-		f.mtime, f.ctime = now, now
 	}
 	return done, nil
 }

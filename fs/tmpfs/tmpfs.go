@@ -3,9 +3,17 @@
 // read(2) and write(2) use. It serves /tmp, /dev/shm, the upper layer of the
 // overlay root, and the skeleton of /dev.
 //
-// Locking: FS.mu guards every directory's entries and every inode's link
-// count and metadata; a regular file's data has its own lock (file.dataMu),
-// taken after FS.mu when both are held.
+// Locking:
+//   - FS.mu guards nextIno, every directory's children and parent, and every
+//     inode's metadata: mode, uid, gid, nlink, rdev, atime, mtime, ctime
+//     and xattrs (also a FIFO's pipe). Whoever changes one of these, a
+//     write(2) updating mtime and ctime included, holds FS.mu.
+//   - file.dataMu guards a regular file's data: size, pages, opens, seals
+//     and shared.
+//   - Lock order: FS.mu before file.dataMu. Nothing takes FS.mu while
+//     holding dataMu, so a write copies the data under dataMu alone and
+//     then updates the timestamps under FS.mu.
+//   - fs, ino and a symlink's target never change after creation.
 //
 // It must not import the sentry, syscalls or runsc layers; the memory file
 // arrives as a vfs.MemoryFile.
@@ -33,7 +41,7 @@ type FS struct {
 	mf  vfs.MemoryFile
 	dev uint64
 
-	mu      sync.Mutex // guards all inode metadata and directory entries
+	mu      sync.Mutex // guards all inode metadata and directory entries (see the package doc)
 	nextIno uint64
 }
 
@@ -173,6 +181,7 @@ func (i *inode) Removexattr(name string) error {
 		return unix.ENODATA
 	}
 	delete(i.xattrs, name)
+	i.ctime = vfs.Now()
 	return nil
 }
 
@@ -528,16 +537,17 @@ func (s *special) Open(flags int) (vfs.FileDescriptionImpl, error) {
 	if s.Opener != nil {
 		return s.Opener(flags)
 	}
-	if s.mode&unix.S_IFMT == unix.S_IFIFO {
-		s.fs.mu.Lock()
-		if s.fifo == nil {
-			s.fifo = pipe.New()
-		}
-		p := s.fifo
+	s.fs.mu.Lock()
+	if s.mode&unix.S_IFMT != unix.S_IFIFO {
 		s.fs.mu.Unlock()
-		return p.OpenFIFO(flags)
+		return nil, unix.ENXIO
 	}
-	return nil, unix.ENXIO
+	if s.fifo == nil {
+		s.fifo = pipe.New()
+	}
+	p := s.fifo
+	s.fs.mu.Unlock()
+	return p.OpenFIFO(flags)
 }
 
 // AddDevice creates a device node served by open in the directory root.

@@ -314,3 +314,36 @@ var Block = func(ch <-chan struct{}) error {
 	<-ch
 	return nil
 }
+
+// Poll event bits (poll(2)).
+const (
+	PollIn     = 0x1
+	PollPri    = 0x2
+	PollOut    = 0x4
+	PollErr    = 0x8
+	PollHup    = 0x10
+	PollNval   = 0x20
+	PollRdNorm = 0x40
+	PollWrNorm = 0x100
+	PollRdHup  = 0x2000
+)
+
+// Pollable is implemented by files whose readiness changes (pipes,
+// sockets, eventfds). Files that do not implement it are always ready for
+// reading and writing, as regular files are.
+type Pollable interface {
+	// Readiness returns the events in mask that are ready now.
+	Readiness(mask uint32) uint32
+	// Changed returns a channel closed at the next change of readiness
+	// (nil if the file cannot tell: the caller polls it periodically).
+	Changed() <-chan struct{}
+}
+
+// Readiness returns fd's ready events among mask (POLLERR and POLLHUP are
+// always reported).
+func (fd *FileDescription) Readiness(mask uint32) (uint32, <-chan struct{}) {
+	if p, ok := fd.Impl.(Pollable); ok {
+		return p.Readiness(mask|PollErr|PollHup) & (mask | PollErr | PollHup | PollNval), p.Changed()
+	}
+	return mask & (PollIn | PollOut | PollRdNorm | PollWrNorm), nil
+}

@@ -158,6 +158,12 @@ type MappingCounter interface {
 	SharedMappings(delta int)
 }
 
+// MappingHolder is implemented by mappables that must stay alive (keep
+// their pages) while any mapping of them exists, even once unlinked.
+type MappingHolder interface {
+	HoldMapping(delta int)
+}
+
 // MemoryFile is the memory file as filesystems see it (implemented by the
 // sentry's memory file): page-sized allocations they can read and write.
 type MemoryFile interface {

@@ -61,6 +61,11 @@ const (
 	pageSize = 4096
 	// stubSyscallOffset is where "syscall; int3" sits in the stub page.
 	stubSyscallOffset = 0x50
+	// stubCloneOffset is where new stub threads are made:
+	//	syscall; test rax, rax; jz spin; int3; spin: jmp spin
+	// The caller traps at int3; the new thread (rax 0) spins until its
+	// tracer seizes it.
+	stubCloneOffset = 0x60
 	// stubTopOffset holds the top of the user address space, read by the stub.
 	stubTopOffset = 0x800
 	// userTop is the x86-64 TASK_SIZE with 4-level page tables.
@@ -95,6 +100,7 @@ func stubInit() (uintptr, error) {
 			page[stubSyscallOffset] = 0x0f
 			page[stubSyscallOffset+1] = 0x05
 			page[stubSyscallOffset+2] = 0xcc
+			copy(page[stubCloneOffset:], []byte{0x0f, 0x05, 0x48, 0x85, 0xc0, 0x74, 0x01, 0xcc, 0xeb, 0xfe})
 			*(*uint64)(unsafe.Pointer(&page[stubTopOffset])) = userTop
 			if err := unix.Mprotect(page, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 				stubErr = fmt.Errorf("mprotect stub page: %w", err)

@@ -212,6 +212,7 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 		return err
 	}
 	// The point of no return.
+	t.killOtherThreads()
 	old := t.mm
 	t.mm = p.mm
 	old.Release()

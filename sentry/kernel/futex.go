@@ -10,10 +10,26 @@ import (
 	"sbx/sentry/mm"
 )
 
-// futexKey names a futex word: private futexes by address space and address.
+// futexKey names a futex word: by address space and address, or for a word
+// in shared memory by its place in the memory file (mm nil).
 type futexKey struct {
 	mm   *mm.MemoryManager
 	addr uintptr
+}
+
+// FutexKey returns the key of the word at addr: shared futexes in shared
+// mappings are keyed by memory-file offset so every process finds them.
+func (t *Task) FutexKey(addr uintptr, private bool) (futexKey, error) {
+	if !private {
+		off, shared, err := t.mm.SharedOffset(addr)
+		if err != nil {
+			return futexKey{}, err
+		}
+		if shared {
+			return futexKey{addr: uintptr(off)}, nil
+		}
+	}
+	return futexKey{mm: t.mm, addr: addr}, nil
 }
 
 type futexWaiter struct {
@@ -39,9 +55,8 @@ func NewFutexTable() *FutexTable {
 // Wait implements FUTEX_WAIT(_BITSET): if the word at addr holds val, sleep
 // until woken or until deadline (zero: none). It returns EAGAIN if the word
 // differs, ETIMEDOUT on timeout.
-func (f *FutexTable) Wait(t *Task, addr uintptr, val uint32, bitset uint32, deadline time.Time) error {
+func (f *FutexTable) Wait(t *Task, key futexKey, addr uintptr, val uint32, bitset uint32, deadline time.Time) error {
 	m := t.mm
-	key := futexKey{m, addr}
 	w := &futexWaiter{bitset: bitset, woken: make(chan struct{})}
 	f.mu.Lock()
 	var b [4]byte
@@ -77,8 +92,7 @@ func (f *FutexTable) Wait(t *Task, addr uintptr, val uint32, bitset uint32, dead
 
 // Wake implements FUTEX_WAKE(_BITSET): wake up to n waiters whose bitset
 // intersects bitset, and return how many were woken.
-func (f *FutexTable) Wake(m *mm.MemoryManager, addr uintptr, n int, bitset uint32) int {
-	key := futexKey{m, addr}
+func (f *FutexTable) Wake(key futexKey, n int, bitset uint32) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q := f.waiters[key]
@@ -98,4 +112,32 @@ func (f *FutexTable) Wake(m *mm.MemoryManager, addr uintptr, n int, bitset uint3
 		f.waiters[key] = kept
 	}
 	return woken
+}
+
+// Requeue wakes up to n waiters on from and moves up to n2 others to to
+// (FUTEX_REQUEUE / FUTEX_CMP_REQUEUE after the value check).
+func (f *FutexTable) Requeue(from, to futexKey, n, n2 int) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q := f.waiters[from]
+	woken, moved := 0, 0
+	var kept []*futexWaiter
+	for _, w := range q {
+		switch {
+		case woken < n:
+			close(w.woken)
+			woken++
+		case moved < n2:
+			f.waiters[to] = append(f.waiters[to], w)
+			moved++
+		default:
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == 0 {
+		delete(f.waiters, from)
+	} else {
+		f.waiters[from] = kept
+	}
+	return woken + moved
 }

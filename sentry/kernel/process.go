@@ -57,8 +57,11 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 		return 0, unix.EINVAL
 	}
 	if f&CloneThread != 0 {
-		t.k.Log.Info("clone of a thread is not implemented", "flags", f)
-		return 0, unix.ENOSYS
+		if f&(CloneFiles|CloneFS) != CloneFiles|CloneFS {
+			t.k.Log.Info("threads without CLONE_FILES|CLONE_FS are not implemented", "flags", f)
+			return 0, unix.EINVAL
+		}
+		return t.cloneThread(o)
 	}
 	if f&CloneVM != 0 && f&CloneVfork == 0 {
 		// A process sharing its parent's memory without being a vfork
@@ -166,6 +169,84 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	return child.tid, nil
 }
 
+// cloneThread creates a thread in the caller's process, sharing its address
+// space, descriptors, filesystem context and signal actions.
+func (t *Task) cloneThread(o CloneOptions) (int, error) {
+	k := t.k
+	if !k.reserveTask() {
+		return 0, unix.EAGAIN
+	}
+	tg := t.tg
+	child := &Task{
+		k: k, tg: tg, regs: t.regs, tid: k.allocTID(), mm: t.mm,
+		Creds: t.Creds, Image: t.Image, ExePath: t.ExePath,
+		SigMask: t.SigMask, name: t.name, interruptCh: make(chan struct{}, 1),
+	}
+	child.regs.Rax = 0
+	if o.Stack != 0 {
+		child.regs.Rsp = uint64(o.Stack)
+	}
+	if o.Flags&CloneSettls != 0 {
+		child.regs.Fs_base = uint64(o.TLS)
+	}
+	if o.Flags&CloneChildCleartid != 0 {
+		child.ClearChildTID = o.ChildTID
+	}
+	k.sigMu.Lock()
+	if tg.exiting {
+		k.sigMu.Unlock()
+		k.mu.Lock()
+		k.ntasks--
+		k.mu.Unlock()
+		return 0, unix.EAGAIN
+	}
+	tg.tasks = append(tg.tasks, child)
+	k.sigMu.Unlock()
+	t.mm.IncUsers()
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(child.tid))
+	if o.Flags&CloneParentSettid != 0 {
+		t.CopyOut(o.ParentTID, b[:])
+	}
+	if o.Flags&CloneChildSettid != 0 {
+		t.CopyOut(o.ChildTID, b[:])
+	}
+	ready := make(chan error, 1)
+	k.startTask(child, func() error {
+		var err error
+		child.ctx, err = k.Platform.NewContext()
+		return err
+	}, ready)
+	if err := <-ready; err != nil {
+		return 0, unix.ENOMEM
+	}
+	return child.tid, nil
+}
+
+// killOtherThreads ends every other thread of the caller's process and
+// waits for them to go (execve from a multi-threaded process).
+func (t *Task) killOtherThreads() {
+	k := t.k
+	for {
+		k.sigMu.Lock()
+		others := make([]*Task, 0, len(t.tg.tasks))
+		for _, x := range t.tg.tasks {
+			if x != t {
+				x.killThread = true
+				others = append(others, x)
+			}
+		}
+		k.sigMu.Unlock()
+		if len(others) == 0 {
+			return
+		}
+		for _, x := range others {
+			x.Interrupt()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // reserveTask counts a new task against the sandbox's limit.
 func (k *Kernel) reserveTask() bool {
 	k.mu.Lock()
@@ -216,7 +297,9 @@ func (t *Task) exitTask() {
 	if t.ClearChildTID != 0 && t.mm != nil {
 		var z [4]byte
 		if _, err := t.mm.CopyOut(t.ClearChildTID, z[:]); err == nil {
-			k.Futexes.Wake(t.mm, t.ClearChildTID, 1, ^uint32(0))
+			if key, err := t.FutexKey(t.ClearChildTID, false); err == nil {
+				k.Futexes.Wake(key, 1, ^uint32(0))
+			}
 		}
 	}
 	t.tg.finish(t)
@@ -245,6 +328,9 @@ func (tg *ThreadGroup) finish(t *Task) {
 	k.sigMu.Unlock()
 	t.release()
 	if !last {
+		if t.k.Tracer != nil {
+			t.k.Tracer.Exit(t, ExitStatus{Code: t.exitCode})
+		}
 		return
 	}
 	tg.FDTable.RemoveAll()

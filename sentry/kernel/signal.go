@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -151,7 +152,7 @@ func (t *Task) interrupted() bool {
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
-	if t.tg.exiting {
+	if t.tg.exiting || t.killThread {
 		return true
 	}
 	return (t.pending.set|t.tg.pending.set)&^t.SigMask != 0 || (t.pending.set|t.tg.pending.set)&(1<<(unix.SIGKILL-1)) != 0
@@ -469,4 +470,50 @@ func (t *Task) SigReturn() (uintptr, error) {
 		t.ctx.SetFPState(fp)
 	}
 	return uintptr(t.regs.Rax), nil
+}
+
+// BlockAny waits until one of chans closes, the deadline passes
+// (ETIMEDOUT) or a signal needs the task (ErrInterrupted). With poll set,
+// it also returns (nil) every few milliseconds, for files that cannot
+// report their changes.
+func (t *Task) BlockAny(chans []<-chan struct{}, deadline time.Time, poll bool) error {
+	if poll {
+		next := time.Now().Add(5 * time.Millisecond)
+		if deadline.IsZero() || next.Before(deadline) {
+			err := t.blockAny(chans, next)
+			if err == unix.ETIMEDOUT {
+				return nil
+			}
+			return err
+		}
+	}
+	return t.blockAny(chans, deadline)
+}
+
+func (t *Task) blockAny(chans []<-chan struct{}, deadline time.Time) error {
+	switch len(chans) {
+	case 0:
+		return t.Block(nil, deadline)
+	case 1:
+		return t.Block(chans[0], deadline)
+	}
+	any := make(chan struct{})
+	stop := make(chan struct{})
+	var once sync.Once
+	seen := make(map[<-chan struct{}]bool, len(chans))
+	for _, c := range chans {
+		if c == nil || seen[c] {
+			continue
+		}
+		seen[c] = true
+		go func(c <-chan struct{}) {
+			select {
+			case <-c:
+				once.Do(func() { close(any) })
+			case <-stop:
+			}
+		}(c)
+	}
+	defer close(stop)
+	return t.Block(any, deadline)
 }

@@ -282,8 +282,11 @@ type Task struct {
 	exitCode int
 	// inSigreturn marks the syscall being rt_sigreturn (no restart rules).
 	inSigreturn bool
-	hostTID     int
-	startTime   time.Duration
+	// killThread asks the thread alone to exit (execve of another thread);
+	// guarded by Kernel.sigMu.
+	killThread bool
+	hostTID    int
+	startTime  time.Duration
 }
 
 // Kernel returns the task's kernel.
@@ -337,7 +340,7 @@ func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.mm.Copy
 // run is the task's life: switch into the application, serve what comes
 // back, deliver signals, until the task exits.
 func (t *Task) run() {
-	for !t.exited && !t.tg.isExiting() {
+	for !t.exited && !t.tg.isExiting() && !t.threadKilled() {
 		// Looked up each time: execve replaces the address space.
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)
 		if err != nil {
@@ -370,6 +373,12 @@ func (t *Task) run() {
 		t.deliverSignals(afterSyscall)
 	}
 	t.exitTask()
+}
+
+func (t *Task) threadKilled() bool {
+	t.k.sigMu.Lock()
+	defer t.k.sigMu.Unlock()
+	return t.killThread
 }
 
 func (t *Task) release() {

@@ -124,6 +124,8 @@ type MemoryManager struct {
 	brkStart, brk uintptr
 	// mmapBase is the top of the area searched for new mappings.
 	mmapBase uintptr
+	// users counts the threads sharing the address space.
+	users int
 }
 
 // New returns an empty memory manager backed by mf, mirrored in a new address
@@ -141,6 +143,7 @@ func New(p platform.Platform, mf *memfile.File) (*MemoryManager, error) {
 		vmas:     btree.NewG(8, func(a, b *vma) bool { return a.start < b.start }),
 		pages:    make(map[uintptr]page),
 		mmapBase: p.MaxUserAddress(),
+		users:    1,
 	}, nil
 }
 
@@ -164,10 +167,23 @@ func (mm *MemoryManager) SetBrk(a uintptr) {
 	mm.brkStart, mm.brk = a, a
 }
 
-// Release frees all memory and destroys the address space.
+// IncUsers adds a user (a thread sharing the address space).
+func (mm *MemoryManager) IncUsers() {
+	mm.mu.Lock()
+	mm.users++
+	mm.mu.Unlock()
+}
+
+// Release drops a user; the last one frees all memory and destroys the
+// address space.
 func (mm *MemoryManager) Release() {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
+	if mm.users > 1 {
+		mm.users--
+		return
+	}
+	mm.users = 0
 	for a, p := range mm.pages {
 		mm.free(p)
 		delete(mm.pages, a)
@@ -235,7 +251,13 @@ func (mm *MemoryManager) split(addr uintptr) {
 // track tells a file how many shared mappings of it exist (memfd seals
 // need to know).
 func track(v *vma, delta int) {
-	if v.private || v.mappable == nil {
+	if v.mappable == nil {
+		return
+	}
+	if h, ok := v.mappable.(vfs.MappingHolder); ok {
+		h.HoldMapping(delta)
+	}
+	if v.private {
 		return
 	}
 	if c, ok := v.mappable.(vfs.MappingCounter); ok {
@@ -1153,4 +1175,41 @@ func NewFromSnapshot(p platform.Platform, mf *memfile.File, s *Snapshot) (*Memor
 	}
 	m.pages = s.pages
 	return m, nil
+}
+
+// SharedOffset returns where the byte at addr lives in the memory file if
+// it is in a shared mapping (a futex there is the same word for every
+// process mapping it), or ok false for private memory.
+func (mm *MemoryManager) SharedOffset(addr uintptr) (off int64, ok bool, err error) {
+	mm.mu.Lock()
+	v := mm.findVMA(pageDown(addr))
+	mm.mu.Unlock()
+	if v == nil {
+		return 0, false, unix.EFAULT
+	}
+	if v.private {
+		return 0, false, nil
+	}
+	off, err = mm.FileOffset(addr)
+	return off, err == nil, err
+}
+
+// FileOffset returns where the byte at addr lives in the memory file. The
+// page is populated if needed.
+func (mm *MemoryManager) FileOffset(addr uintptr) (int64, error) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	a := pageDown(addr)
+	p, ok := mm.pages[a]
+	if !ok {
+		v := mm.findVMA(a)
+		if v == nil {
+			return 0, unix.EFAULT
+		}
+		if err := mm.populateLocked(v, a, a+PageSize, false); err != nil {
+			return 0, unix.EFAULT
+		}
+		p = mm.pages[a]
+	}
+	return p.off + int64(addr-a), nil
 }
