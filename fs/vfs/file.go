@@ -233,12 +233,20 @@ func (fd *FileDescription) ReadDir(fill func(d Dirent, next int64) bool) error {
 		return unix.EBADF
 	}
 	fd.mu.Lock()
-	defer fd.mu.Unlock()
-	if fd.dirents == nil || fd.offset == 0 {
-		ents, err := fd.inode.Readdir()
-		if err != nil {
+	needList := fd.dirents == nil || fd.offset == 0
+	fd.mu.Unlock()
+	var ents []Dirent
+	if needList {
+		// Listed without fd.mu: a listing may look at this very file
+		// (/proc/self/fd).
+		var err error
+		if ents, err = fd.inode.Readdir(); err != nil {
 			return err
 		}
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	if needList {
 		st, _ := fd.inode.Stat()
 		dots := []Dirent{{Name: ".", Ino: st.Ino, Type: DTypeOf(unix.S_IFDIR)}, {Name: "..", Ino: st.Ino, Type: DTypeOf(unix.S_IFDIR)}}
 		if p := fd.vd.Dentry; p != nil && p.parent != nil {

@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -58,6 +60,8 @@ type Config struct {
 	Binds []Bind
 	// Cwd is the program's working directory.
 	Cwd string
+	// PidsLimit bounds the number of tasks in the sandbox (0: none).
+	PidsLimit int
 }
 
 // Run runs the program to completion and returns its exit status. Errors that
@@ -121,6 +125,9 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	for _, fd := range c.Stdio {
 		stdio = append(stdio, dupHostFile(fd))
 	}
+	k.MaxTasks = c.PidsLimit
+	stopForwarding := forwardSignals(k)
+	defer stopForwarding()
 	o := kernel.ProcessOptions{Path: c.Path, Argv: c.Argv, Envv: c.Envv, Stdio: stdio, Creds: c.Creds, Cwd: c.Cwd}
 	if c.Binary != nil {
 		o.File = c.Binary
@@ -207,6 +214,29 @@ func bindMount(v *vfs.VFS, b Bind, root *vfs.Dentry) error {
 	}
 	_, err := ns.Mount(dir, root, "9p", b.Host, b.ReadOnly)
 	return err
+}
+
+// forwardSignals sends the signals a user sends to sbx (^C, kill) to the
+// sandbox's foreground process group: init's group.
+func forwardSignals(k *kernel.Kernel) func() {
+	ch := make(chan os.Signal, 8)
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				k.SignalForeground(int(s.(syscall.Signal)))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
 }
 
 // dupHostFile wraps a duplicate of a host FD, or returns nil if it is closed.

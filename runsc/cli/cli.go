@@ -98,6 +98,7 @@ type runOptions struct {
 	env      listFlag
 	user     string
 	cpuProf  string
+	pids     int
 }
 
 // listFlag collects a repeatable flag.
@@ -132,6 +133,7 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.workdir, "w", "/", "working `DIR` of the program inside the sandbox")
 	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
 	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
+	fs.IntVar(&o.pids, "pids-limit", 0, "at most `N` processes and threads in the sandbox (fork and clone then fail with EAGAIN); 0: no limit")
 	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
@@ -203,16 +205,17 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 
 	cfg := boot.Config{
-		Platform: o.platform,
-		Path:     prog,
-		Argv:     append([]string{prog}, fs.Args()[1:]...),
-		Envv:     env,
-		Stdio:    [3]int{0, 1, 2},
-		Log:      log,
-		RootDir:  rootfs,
-		Binds:    binds,
-		Cwd:      o.workdir,
-		Creds:    creds,
+		Platform:  o.platform,
+		Path:      prog,
+		Argv:      append([]string{prog}, fs.Args()[1:]...),
+		Envv:      env,
+		Stdio:     [3]int{0, 1, 2},
+		Log:       log,
+		RootDir:   rootfs,
+		Binds:     binds,
+		Cwd:       o.workdir,
+		Creds:     creds,
+		PidsLimit: o.pids,
 	}
 	if o.strace {
 		cfg.Strace = stderr

@@ -626,3 +626,21 @@ func (t *Task) execDone() {
 		t.tg.vforkDone = nil
 	}
 }
+
+// SignalForeground sends sig, from outside the sandbox, to the foreground
+// process group (init's).
+func (k *Kernel) SignalForeground(sig int) {
+	k.sigMu.Lock()
+	init := k.initTG
+	pgid := 0
+	if init != nil {
+		pgid = init.pgid
+	}
+	k.sigMu.Unlock()
+	if pgid == 0 {
+		return
+	}
+	for _, tg := range k.ProcessGroupMembers(pgid) {
+		tg.SendSignal(SigInfo{Signo: int32(sig), Code: SIUser})
+	}
+}
