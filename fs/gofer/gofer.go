@@ -100,7 +100,7 @@ func (i *inode) SetStat(s vfs.SetStat) error {
 		return unix.EROFS
 	}
 	st, err := i.fs.c.SetAttr(i.id, proto.SetAttr{
-		Mask: s.Mask, Mode: s.Mode, UID: s.UID, GID: s.GID, Size: uint64(s.Size),
+		Mask: protoMask(s.Mask), Mode: s.Mode, UID: s.UID, GID: s.GID, Size: uint64(s.Size),
 		Atime: proto.Timespec{Sec: s.Atime.Sec, Nsec: s.Atime.Nsec},
 		Mtime: proto.Timespec{Sec: s.Mtime.Sec, Nsec: s.Mtime.Nsec},
 	})
@@ -114,6 +114,20 @@ func (i *inode) SetStat(s vfs.SetStat) error {
 	}
 	i.mu.Unlock()
 	return nil
+}
+
+// protoMask converts the VFS's statx-style mask to the protocol's bits.
+func protoMask(m uint32) uint32 {
+	var out uint32
+	for _, b := range []struct{ v, p uint32 }{
+		{vfs.SetMode, proto.SetAttrMode}, {vfs.SetUID, proto.SetAttrUID}, {vfs.SetGID, proto.SetAttrGID},
+		{vfs.SetSize, proto.SetAttrSize}, {vfs.SetAtime, proto.SetAttrAtime}, {vfs.SetMtime, proto.SetAttrMtime},
+	} {
+		if m&b.v != 0 {
+			out |= b.p
+		}
+	}
+	return out
 }
 
 // StatFS implements vfs.Inode.
