@@ -59,21 +59,37 @@ func nofile(t *kernel.Task) int {
 	return int(l)
 }
 
-// ioBlocks returns the sentry's view of application buffers for I/O.
-func ioBlocks(t *kernel.Task, iovs []unix.Iovec, write bool) ([][]byte, error) {
+// ioBlocks returns the sentry's view of application buffers for I/O. For
+// reads into application memory (write) the pages are pinned until the
+// returned function runs.
+func ioBlocks(t *kernel.Task, iovs []unix.Iovec, write bool) ([][]byte, func(), error) {
 	var bufs [][]byte
+	m := t.MemoryManager()
+	var pinned []unix.Iovec
+	unpin := func() {
+		for _, p := range pinned {
+			m.Unpin(uintptr(unsafe.Pointer(p.Base)), int(p.Len))
+		}
+	}
 	for i, iov := range iovs {
 		n := len(bufs)
 		var err error
-		bufs, err = t.MemoryManager().Blocks(uintptr(unsafe.Pointer(iov.Base)), int(iov.Len), write, bufs)
+		if write {
+			bufs, err = m.PinnedBlocks(uintptr(unsafe.Pointer(iov.Base)), int(iov.Len), bufs)
+			if err == nil {
+				pinned = append(pinned, iov)
+			}
+		} else {
+			bufs, err = m.Blocks(uintptr(unsafe.Pointer(iov.Base)), int(iov.Len), false, bufs)
+		}
 		if err != nil {
 			if i == 0 {
-				return nil, err
+				return nil, unpin, err
 			}
-			return bufs[:n], nil
+			return bufs[:n], unpin, nil
 		}
 	}
-	return bufs, nil
+	return bufs, unpin, nil
 }
 
 func singleIov(addr, n uintptr) []unix.Iovec {
@@ -148,7 +164,8 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 	}
 	// Reads fill application memory (the blocks must be writable); writes
 	// read it.
-	bufs, err := ioBlocks(t, iovs, !write)
+	bufs, unpin, err := ioBlocks(t, iovs, !write)
+	defer unpin()
 	if err != nil {
 		return 0, err
 	}

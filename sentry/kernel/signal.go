@@ -327,6 +327,8 @@ func (t *Task) deliverSignals(afterSyscall bool) {
 			if t.k.Tracer != nil {
 				t.k.Tracer.Signal(t, sig, int(info.Code), uintptr(info.Addr))
 			}
+			t.k.Log.Debug("fatal signal", "tid", t.tid, "signal", sig, "code", info.Code,
+				"addr", info.Addr, "rip", t.regs.Rip, "rsp", t.regs.Rsp)
 			t.tg.Kill(sig)
 		default:
 			if afterSyscall {

@@ -342,6 +342,7 @@ func (t *Task) CopyOut(addr uintptr, src []byte) (int, error) { return t.mm.Copy
 func (t *Task) run() {
 	for !t.exited && !t.tg.isExiting() && !t.threadKilled() {
 		// Looked up each time: execve replaces the address space.
+		epoch := t.mm.Epoch()
 		ev, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)
 		if err != nil {
 			t.k.Log.Error("platform failure, killing the process", "tid", t.tid, "err", err)
@@ -355,7 +356,7 @@ func (t *Task) run() {
 			afterSyscall = !t.inSigreturn
 			t.inSigreturn = false
 		case platform.EventFault:
-			f, err := t.mm.HandleFault(ev.Addr)
+			f, err := t.mm.HandleFault(ev.Addr, epoch)
 			if err != nil {
 				// Out of memory file: Linux's OOM answer is SIGKILL.
 				t.k.Log.Warn("cannot populate page", "addr", ev.Addr, "err", err)

@@ -126,6 +126,13 @@ type MemoryManager struct {
 	mmapBase uintptr
 	// users counts the threads sharing the address space.
 	users int
+	// epoch counts changes of the platform address space.
+	epoch uint64
+	// pinned counts in-flight writes into pages through the sentry's
+	// mapping (a host read into a buffer): fork gives the child a copy of
+	// a pinned page instead of sharing it, so the write lands in the
+	// parent's page.
+	pinned map[uintptr]int32
 }
 
 // New returns an empty memory manager backed by mf, mirrored in a new address
@@ -144,7 +151,29 @@ func New(p platform.Platform, mf *memfile.File) (*MemoryManager, error) {
 		pages:    make(map[uintptr]page),
 		mmapBase: p.MaxUserAddress(),
 		users:    1,
+		pinned:   make(map[uintptr]int32),
 	}, nil
+}
+
+// asMap and asUnmap change the platform address space, counting changes
+// in epoch. Called with mu held.
+func (mm *MemoryManager) asMap(addr, length uintptr, off int64, acc platform.Access) error {
+	mm.epoch++
+	return mm.as.MapFile(addr, length, off, acc)
+}
+
+func (mm *MemoryManager) asUnmap(addr, length uintptr) error {
+	mm.epoch++
+	return mm.as.Unmap(addr, length)
+}
+
+// Epoch returns a counter of changes to the platform address space: a
+// thread records it before running application code, so HandleFault can
+// tell a fault that another thread's change has already resolved.
+func (mm *MemoryManager) Epoch() uint64 {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	return mm.epoch
 }
 
 // AddressSpace returns the platform address space.
@@ -286,7 +315,7 @@ func (mm *MemoryManager) forEachPage(start, end uintptr, fn func(addr uintptr, p
 // unmapPlatform removes [start, end) from the platform address space and marks
 // the pages there unmapped.
 func (mm *MemoryManager) unmapPlatform(start, end uintptr) {
-	mm.as.Unmap(start, end-start)
+	mm.asUnmap(start, end-start)
 	mm.forEachPage(start, end, func(a uintptr, p page) {
 		p.mapped = false
 		mm.pages[a] = p
@@ -295,7 +324,7 @@ func (mm *MemoryManager) unmapPlatform(start, end uintptr) {
 
 // dropPages frees the pages in [start, end) and unmaps them from the platform.
 func (mm *MemoryManager) dropPages(start, end uintptr) {
-	mm.as.Unmap(start, end-start)
+	mm.asUnmap(start, end-start)
 	mm.forEachPage(start, end, func(a uintptr, p page) {
 		mm.free(p)
 		delete(mm.pages, a)
@@ -560,7 +589,7 @@ func (mm *MemoryManager) move(old, oldLen, dst, newLen uintptr) {
 	src := mm.findVMA(old)
 	mm.vmas.Delete(src)
 	mm.vmas.ReplaceOrInsert(src.copyWith(dst, dst+newLen))
-	mm.as.Unmap(old, oldLen)
+	mm.asUnmap(old, oldLen)
 	var moved []uintptr
 	mm.forEachPage(old, old+oldLen, func(a uintptr, p page) { moved = append(moved, a) })
 	for _, a := range moved {
@@ -742,7 +771,7 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 			}
 			runEnd += PageSize
 		}
-		if err := mm.as.MapFile(a, runEnd-a, p.off, acc); err != nil {
+		if err := mm.asMap(a, runEnd-a, p.off, acc); err != nil {
 			return err
 		}
 		for b := a; b < runEnd; b += PageSize {
@@ -760,7 +789,7 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 // forked page keeps it without copying.
 func (mm *MemoryManager) cowLocked(a uintptr, p page) (page, error) {
 	if p.mapped {
-		mm.as.Unmap(a, PageSize)
+		mm.asUnmap(a, PageSize)
 	}
 	if p.cow && mm.mf.Owners(p.off) == 1 {
 		np := page{off: p.off}
@@ -793,9 +822,10 @@ type Fault struct {
 	Code  int
 }
 
-// HandleFault resolves an application fault at addr. It returns a zero
+// HandleFault resolves an application fault at addr, raised by a thread
+// that entered application code at epoch (see Epoch). It returns a zero
 // Fault when the access may be retried, or the signal to deliver.
-func (mm *MemoryManager) HandleFault(addr uintptr) (Fault, error) {
+func (mm *MemoryManager) HandleFault(addr uintptr, epoch uint64) (Fault, error) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	a := pageDown(addr)
@@ -814,11 +844,16 @@ func (mm *MemoryManager) HandleFault(addr uintptr) (Fault, error) {
 			if err != nil {
 				return Fault{}, err
 			}
-			if err := mm.as.MapFile(a, PageSize, np.off, v.perms); err != nil {
+			if err := mm.asMap(a, PageSize, np.off, v.perms); err != nil {
 				return Fault{}, err
 			}
 			np.mapped = true
 			mm.pages[a] = np
+			return Fault{}, nil
+		}
+		if mm.epoch != epoch {
+			// The mapping changed since the thread ran (another thread
+			// resolved this fault): retry.
 			return Fault{}, nil
 		}
 		// Mapped with the VMA's permissions and still faulting: the access
@@ -964,6 +999,35 @@ func (mm *MemoryManager) CopyInString(addr uintptr, max int) (string, error) {
 // or out of application memory. It stops at the first page that cannot be
 // accessed; if that is the first one it returns EFAULT.
 func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) ([][]byte, error) {
+	return mm.blocks(addr, n, write, false, out)
+}
+
+// PinnedBlocks is Blocks for I/O that writes into application memory after
+// the call returns (a host read): the pages stay pinned until Unpin with
+// the same range.
+func (mm *MemoryManager) PinnedBlocks(addr uintptr, n int, out [][]byte) ([][]byte, error) {
+	return mm.blocks(addr, n, true, true, out)
+}
+
+// Unpin ends the pin PinnedBlocks took on [addr, addr+n).
+func (mm *MemoryManager) Unpin(addr uintptr, n int) {
+	if n <= 0 {
+		return
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	for a := pageDown(addr); a < addr+uintptr(n) && a >= pageDown(addr); a += PageSize {
+		if c, ok := mm.pinned[a]; ok {
+			if c <= 1 {
+				delete(mm.pinned, a)
+			} else {
+				mm.pinned[a] = c - 1
+			}
+		}
+	}
+}
+
+func (mm *MemoryManager) blocks(addr uintptr, n int, write, pin bool, out [][]byte) ([][]byte, error) {
 	if n == 0 {
 		return out, nil
 	}
@@ -985,6 +1049,9 @@ func (mm *MemoryManager) Blocks(addr uintptr, n int, write bool, out [][]byte) (
 				return out, err
 			}
 			return out, nil
+		}
+		if pin {
+			mm.pinned[pageDown(addr)]++
 		}
 		first = false
 		in := int(addr & (PageSize - 1))
@@ -1130,27 +1197,32 @@ func (mm *MemoryManager) ForkSnapshot() *Snapshot {
 		if v.wipeOnFork {
 			return true
 		}
-		protected := false
+		if v.perms.Write {
+			// Make the parent's writable mappings fault before any page
+			// is shared, so no thread writes a page the child sees.
+			mm.unmapPlatform(v.start, v.end)
+		}
 		mm.forEachPage(v.start, v.end, func(a uintptr, p page) {
 			cp := page{off: p.off, file: p.file}
+			if !p.file && mm.pinned[a] > 0 {
+				// A write into this page is in flight: the child gets
+				// its own copy now.
+				if off, err := mm.mf.Allocate(1); err == nil {
+					copy(mm.mf.Slice(off, PageSize), mm.mf.Slice(p.off, PageSize))
+					s.pages[a] = page{off: off}
+					return
+				}
+			}
 			if !p.file {
 				mm.mf.IncRef(p.off)
 				cp.cow = true
 				if !p.cow {
 					p.cow = true
-					if p.mapped && v.perms.Write {
-						protected = true
-					}
 					mm.pages[a] = p
 				}
 			}
 			s.pages[a] = cp
 		})
-		if protected {
-			// Writable mappings of now-shared pages: map them again
-			// read-only on the next touch.
-			mm.unmapPlatform(v.start, v.end)
-		}
 		return true
 	})
 	return s

@@ -1476,7 +1476,7 @@ func TestConcurrentUse(t *testing.T) {
 // handleFault returns the SIGSEGV si_code HandleFault decides (0: retry),
 // failing on any other signal: anonymous memory never raises SIGBUS.
 func handleFault(m *MemoryManager, addr uintptr) (int, error) {
-	f, err := m.HandleFault(addr)
+	f, err := m.HandleFault(addr, m.Epoch())
 	if f.Signo != 0 && f.Signo != int(unix.SIGSEGV) {
 		return -f.Signo, err
 	}

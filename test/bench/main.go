@@ -12,8 +12,8 @@
 //	read 256 MiB (MB/s)                  24902.7       15439.7    0.62x native
 //	stat 10,000 files (ms)                  36.2        1869.0           51.6x
 //
-// The programs and files the benchmarks need (a 256 MiB file, a tree of
-// 10,000 small files) are made once in a host temporary directory, bound
+// The programs and files the benchmarks need (C programs, a 256 MiB file, a
+// tree of 10,000 small files) are made once in a host temporary directory, bound
 // read-only into each sandbox at the same path, and removed on exit, also on
 // an interrupt.
 //
@@ -24,7 +24,7 @@
 // To add a row, add an entry to benchmarks below: a name and a unit, the
 // native command, the sandboxed command (sbxRun of the native one, or
 // sbxRunTmp if it uses what prepare made), and how a command is measured
-// (selfReported, bestOf, medianOf or wallMedian). A benchmark that needs a
+// (selfReported, bestOf, medianOf, wallMedian or wallMedianOf). A benchmark that needs a
 // program built or a file present does that in prepare, which runs for every
 // row before anything is measured; prepare returns a skipError if the row
 // cannot run on this machine but the others can.
@@ -57,7 +57,17 @@ var readSource []byte
 //go:embed c/stat.c
 var statSource []byte
 
+//go:embed c/fork.c
+var forkSource []byte
+
+//go:embed c/pipe.c
+var pipeSource []byte
+
+//go:embed c/futex.c
+var futexSource []byte
+
 const (
+	bash    = "/bin/bash"
 	busybox = "/bin/busybox"
 	python3 = "/usr/bin/python3"
 	// trueBin is dynamically linked on Debian, so its row includes ld.so.
@@ -79,8 +89,23 @@ const (
 )
 
 // selfReportedRuns is how many times a program that measures itself runs
-// in the read and stat rows (best of, median of).
+// in the read, stat, fork, pipe and futex rows (best of, median of), and a
+// command runs in the bash row (median of).
 const selfReportedRuns = 3
+
+// forkIterations is how many fork+exit+wait loops the fork row's program
+// runs, and pingPongRoundTrips how many round trips the pipe and futex rows'
+// programs make: a few seconds in all under sbx on a slow machine.
+const (
+	forkIterations     = 100
+	pingPongRoundTrips = 2000
+)
+
+// bashLoops is how many times the bash row's script runs trueBin, one fork
+// and exec each; bashScript is that script (seq is looked up along $PATH).
+const bashLoops = 100
+
+var bashScript = fmt.Sprintf("for i in $(seq %d); do %s; done", bashLoops, trueBin)
 
 // warmups is how many times a wall-time command runs before it is timed.
 const warmups = 2
@@ -196,6 +221,60 @@ var benchmarks = []benchmark{
 		},
 		measure: wallMedian,
 	},
+	{
+		name:    "fork+exit+wait",
+		unit:    "us/iter",
+		prepare: buildC("fork", forkSource),
+		native: func(e *env) []string {
+			return []string{e.bins["fork"], strconv.Itoa(forkIterations)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["fork"], strconv.Itoa(forkIterations))
+		},
+		measure: medianOf(selfReportedRuns),
+	},
+	{
+		name:    "pipe ping-pong",
+		unit:    "us/round trip",
+		prepare: buildC("pipe", pipeSource),
+		native: func(e *env) []string {
+			return []string{e.bins["pipe"], strconv.Itoa(pingPongRoundTrips)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["pipe"], strconv.Itoa(pingPongRoundTrips))
+		},
+		measure: medianOf(selfReportedRuns),
+	},
+	{
+		name:    "futex ping-pong",
+		unit:    "us/round trip",
+		prepare: buildC("futex", futexSource, "-pthread"),
+		native: func(e *env) []string {
+			return []string{e.bins["futex"], strconv.Itoa(pingPongRoundTrips)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["futex"], strconv.Itoa(pingPongRoundTrips))
+		},
+		measure: medianOf(selfReportedRuns),
+	},
+	{
+		name: fmt.Sprintf("bash %d x %s", bashLoops, trueBin),
+		unit: "ms",
+		prepare: all(
+			needExecutable(bash, "install bash"),
+			needExecutable(trueBin, "install coreutils"),
+			needInPath("seq", "install coreutils"),
+		),
+		native: func(e *env) []string {
+			return []string{bash, "-c", bashScript}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRun(e, platform, bash, "-c", bashScript)
+		},
+		// Each run under sbx takes seconds, so three, and no warm-up:
+		// the native runs, first, bring the files into the page cache.
+		measure: wallMedianOf(selfReportedRuns),
+	},
 }
 
 func (b *benchmark) label() string { return b.name + " (" + b.unit + ")" }
@@ -273,8 +352,9 @@ func thousands(n int) string {
 }
 
 // buildC returns a prepare function that compiles source, a C program, with
-// gcc -O2 -static into e.tmp, and records it in e.bins[name].
-func buildC(name string, source []byte) func(e *env) error {
+// gcc -O2 -static and flags (such as -pthread) into e.tmp, and records it in
+// e.bins[name].
+func buildC(name string, source []byte, flags ...string) func(e *env) error {
 	return func(e *env) error {
 		if _, err := exec.LookPath("gcc"); err != nil {
 			return fmt.Errorf("gcc not found in $PATH; it is needed to build the %s benchmark (install gcc and libc6-dev, or run make deps)", name)
@@ -284,7 +364,8 @@ func buildC(name string, source []byte) func(e *env) error {
 			return err
 		}
 		bin := filepath.Join(e.tmp, name)
-		if _, err := run(e, []string{"gcc", "-O2", "-static", "-o", bin, src}); err != nil {
+		argv := append([]string{"gcc", "-O2", "-static"}, flags...)
+		if _, err := run(e, append(argv, "-o", bin, src)); err != nil {
 			return fmt.Errorf("building %s: %w", name, err)
 		}
 		e.bins[name] = bin
@@ -311,6 +392,17 @@ func optionalExecutable(path, hint string) func(e *env) error {
 	}
 }
 
+// needInPath returns a prepare function that checks name is found along
+// $PATH, suggesting hint if it is not.
+func needInPath(name, hint string) func(e *env) error {
+	return func(*env) error {
+		if _, err := exec.LookPath(name); err != nil {
+			return fmt.Errorf("%s not found in $PATH: %s", name, hint)
+		}
+		return nil
+	}
+}
+
 func checkExecutable(path, hint string) error {
 	fi, err := os.Stat(path)
 	switch {
@@ -326,7 +418,8 @@ func checkExecutable(path, hint string) error {
 
 // selfReported runs argv once and returns the number at the start of the
 // last line of its standard output (for getpid, "<ns> ns/call"; for read,
-// "<MB/s> MB/s <bytes> bytes"; for stat, "<ms> ms <files> files").
+// "<MB/s> MB/s <bytes> bytes"; for stat, "<ms> ms <files> files"; for fork,
+// "<us> us/iter"; for pipe and futex, "<us> us/round trip").
 func selfReported(e *env, argv []string) (float64, error) {
 	out, err := run(e, argv)
 	if err != nil {
@@ -379,13 +472,28 @@ func medianOf(n int) func(e *env, argv []string) (float64, error) {
 // wallMedian runs argv warmups times untimed, then e.runs times timed, and
 // returns the median wall time in milliseconds.
 func wallMedian(e *env, argv []string) (float64, error) {
-	times := make([]float64, 0, e.runs)
-	for i := range warmups + e.runs {
+	return wallTimes(e, argv, warmups, e.runs)
+}
+
+// wallMedianOf returns a measure function that runs argv n times timed, with
+// no warm-up, and returns the median wall time in milliseconds (for commands
+// too slow to run e.runs times).
+func wallMedianOf(n int) func(e *env, argv []string) (float64, error) {
+	return func(e *env, argv []string) (float64, error) {
+		return wallTimes(e, argv, 0, n)
+	}
+}
+
+// wallTimes runs argv warm times untimed, then n times timed, and returns the
+// median wall time in milliseconds.
+func wallTimes(e *env, argv []string, warm, n int) (float64, error) {
+	times := make([]float64, 0, n)
+	for i := range warm + n {
 		start := time.Now()
 		if _, err := run(e, argv); err != nil {
 			return 0, err
 		}
-		if i >= warmups {
+		if i >= warm {
 			times = append(times, float64(time.Since(start))/float64(time.Millisecond))
 		}
 	}
