@@ -76,7 +76,8 @@ func TestSignalForwarding(t *testing.T) {
 // stays bounded.
 func TestPidsLimit(t *testing.T) {
 	bin := buildC(t, "fork_many")
-	r := sandboxed(t, "", "--pids-limit=16", bin)
+	dir := filepath.Dir(bin)
+	r := sandboxed(t, "", "--pids-limit=16", "-v", dir+":"+dir+":ro", bin)
 	require.Equal(t, 0, r.status, "stderr: %s", r.stderr)
 	require.Equal(t, "forked=15 eagain=185\n", r.stdout)
 
