@@ -4,7 +4,7 @@ package syscalls
 //
 // Files that can be mapped (tmpfs, and host files through their page cache)
 // are mapped page by page; others (the standard streams) give ENODEV.
-// MAP_SHARED anonymous memory behaves as private until fork exists.
+// MAP_SHARED anonymous memory is backed by an unlinked tmpfs file.
 
 import (
 	"golang.org/x/sys/unix"
@@ -89,7 +89,8 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 		GrowsDown: flags&unix.MAP_GROWSDOWN != 0,
 		Populate:  flags&unix.MAP_POPULATE != 0,
 	}
-	if flags&unix.MAP_ANONYMOUS == 0 {
+	switch {
+	case flags&unix.MAP_ANONYMOUS == 0:
 		f, err := t.ThreadGroup().FDTable.Get(fd)
 		if err != nil {
 			return 0, err
@@ -98,6 +99,22 @@ func sysMmap(t *kernel.Task, a args) (uintptr, error) {
 		if err := fileMapping(t, f, &opts, int64(off)); err != nil {
 			return 0, err
 		}
+	case !private:
+		// Shared anonymous memory is an unlinked tmpfs file, as in Linux
+		// (shmem): it stays shared across fork.
+		f, err := t.Kernel().NewMemfd("shmem", 0o600, false)
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		l := (int64(length) + 4095) &^ 4095
+		if err := f.Inode().SetStat(vfs.SetStat{Mask: vfs.SetSize, Size: l}); err != nil {
+			return 0, err
+		}
+		if err := fileMapping(t, f, &opts, 0); err != nil {
+			return 0, err
+		}
+		opts.Name = "/dev/zero (deleted)"
 	}
 	return t.MemoryManager().MMap(opts)
 }

@@ -87,7 +87,7 @@ func doPoll(t *kernel.Task, set []pollFD, deadline time.Time, zero bool) (int, e
 }
 
 func readPollSet(t *kernel.Task, addr uintptr, n uint64) ([]pollFD, error) {
-	if n > uint64(t.ThreadGroup().Limit(kernel.RlimitNofile).Cur) && n > 4096 {
+	if n > uint64(t.ThreadGroup().Limit(kernel.RlimitNofile).Cur) {
 		return nil, unix.EINVAL
 	}
 	b := make([]byte, 8*n)
@@ -302,7 +302,19 @@ func sysSelect(t *kernel.Task, a args) (uintptr, error) {
 			deadline = time.Now().Add(d)
 		}
 	}
-	return doSelect(t, int(int32(a[0])), a[1], a[2], a[3], deadline, zero)
+	n, err := doSelect(t, int(int32(a[0])), a[1], a[2], a[3], deadline, zero)
+	if a[4] != 0 && (err == nil || err == kernel.ERestartNoHand) {
+		// Linux writes back the time not slept.
+		var rem time.Duration
+		if !deadline.IsZero() {
+			rem = max(time.Until(deadline), 0)
+		}
+		var b [16]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(rem/time.Second))
+		binary.LittleEndian.PutUint64(b[8:], uint64((rem%time.Second)/time.Microsecond))
+		t.CopyOut(a[4], b[:])
+	}
+	return n, err
 }
 
 // sysPselect6 implements pselect6 (the sigmask argument is a pointer to

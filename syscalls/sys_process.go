@@ -153,9 +153,11 @@ func sysArchPrctl(t *kernel.Task, a args) (uintptr, error) {
 	return 0, err
 }
 
-// sysPrctl implements prctl(2) PR_SET_NAME and PR_GET_NAME. Other options are
-// not implemented yet: EINVAL, as Linux answers for an option it does not
-// know, and a log line.
+// sysPrctl implements prctl(2): PR_SET_NAME/PR_GET_NAME, PR_SET_PDEATHSIG/
+// PR_GET_PDEATHSIG, PR_SET_DUMPABLE/PR_GET_DUMPABLE, PR_SET_NO_NEW_PRIVS/
+// PR_GET_NO_NEW_PRIVS and PR_SET_CHILD_SUBREAPER/PR_GET_CHILD_SUBREAPER
+// (recorded; orphans still go to init). Other options are EINVAL, as Linux
+// answers for an option it does not know, with a log line.
 func sysPrctl(t *kernel.Task, a args) (uintptr, error) {
 	switch int(int32(a[0])) {
 	case unix.PR_SET_NAME:
@@ -177,8 +179,54 @@ func sysPrctl(t *kernel.Task, a args) (uintptr, error) {
 		_, err := t.CopyOut(a[1], b[:])
 		return 0, err
 	}
-	t.Kernel().Log.Info("prctl option not implemented", "option", int(int32(a[0])))
-	return 0, unix.EINVAL
+	tg := t.ThreadGroup()
+	st := tg.PrctlState()
+	switch int(int32(a[0])) {
+	case unix.PR_SET_PDEATHSIG:
+		if a[1] > kernel.NumSignals {
+			return 0, unix.EINVAL
+		}
+		st.PdeathSignal = int(a[1])
+	case unix.PR_GET_PDEATHSIG:
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], uint32(st.PdeathSignal))
+		_, err := t.CopyOut(a[1], b[:])
+		return 0, err
+	case unix.PR_GET_DUMPABLE:
+		if st.Dumpable {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_SET_DUMPABLE:
+		if a[1] > 1 {
+			return 0, unix.EINVAL
+		}
+		st.Dumpable = a[1] == 1
+	case unix.PR_SET_NO_NEW_PRIVS:
+		if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+			return 0, unix.EINVAL
+		}
+		st.NoNewPrivs = true
+	case unix.PR_GET_NO_NEW_PRIVS:
+		if st.NoNewPrivs {
+			return 1, nil
+		}
+		return 0, nil
+	case unix.PR_SET_CHILD_SUBREAPER:
+		st.Subreaper = a[1] != 0
+	case unix.PR_GET_CHILD_SUBREAPER:
+		var b [4]byte
+		if st.Subreaper {
+			b[0] = 1
+		}
+		_, err := t.CopyOut(a[1], b[:])
+		return 0, err
+	default:
+		t.Kernel().Log.Info("prctl option not implemented", "option", int(int32(a[0])))
+		return 0, unix.EINVAL
+	}
+	tg.SetPrctlState(st)
+	return 0, nil
 }
 
 // getrandom(2) flags.

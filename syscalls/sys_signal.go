@@ -26,6 +26,54 @@ func registerSignal(t *Table) {
 	t.add(unix.SYS_RT_SIGRETURN, sysRtSigreturn, "", 'd')
 	t.add(unix.SYS_RT_SIGSUSPEND, sysRtSigsuspend, "pu", 'd')
 	t.add(unix.SYS_PAUSE, sysPause, "", 'd')
+	t.add(unix.SYS_RT_SIGTIMEDWAIT, sysRtSigtimedwait, "pppu", 'd')
+}
+
+// sysRtSigtimedwait implements rt_sigtimedwait(2) (and sigwaitinfo).
+func sysRtSigtimedwait(t *kernel.Task, a args) (uintptr, error) {
+	if a[3] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	if _, err := t.CopyIn(a[0], b[:]); err != nil {
+		return 0, err
+	}
+	set := binary.LittleEndian.Uint64(b[:])
+	var deadline time.Time
+	zero := false
+	if a[2] != 0 {
+		ts, err := getTimespec(t, a[2])
+		if err != nil {
+			return 0, err
+		}
+		if ts.Sec == 0 && ts.Nsec == 0 {
+			zero = true
+		} else {
+			deadline = time.Now().Add(time.Duration(ts.Nano()))
+		}
+	}
+	info, err := t.WaitSignal(set, deadline, zero)
+	if err != nil {
+		return 0, err
+	}
+	if a[1] != 0 {
+		var si [128]byte
+		le := binary.LittleEndian
+		le.PutUint32(si[0:], uint32(info.Signo))
+		le.PutUint32(si[4:], uint32(info.Errno))
+		le.PutUint32(si[8:], uint32(info.Code))
+		if info.Addr != 0 {
+			le.PutUint64(si[16:], info.Addr)
+		} else {
+			le.PutUint32(si[16:], uint32(info.PID))
+			le.PutUint32(si[20:], info.UID)
+			le.PutUint32(si[24:], uint32(info.Status))
+		}
+		if _, err := t.CopyOut(a[1], si[:]); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(info.Signo), nil
 }
 
 // sysRtSigpending implements rt_sigpending(2).
@@ -188,7 +236,7 @@ func sysRtSigaction(t *kernel.Task, a args) (uintptr, error) {
 		if act != nil {
 			// Linux installs the new action before copying the old one
 			// out; a fault then still leaves the new action in place.
-			t.ThreadGroup().SigAction(sig, act)
+			t.ThreadGroup().SetAction(sig, *act)
 			act = nil
 		}
 		if _, err := t.CopyOut(a[2], b[:]); err != nil {
@@ -196,7 +244,7 @@ func sysRtSigaction(t *kernel.Task, a args) (uintptr, error) {
 		}
 	}
 	if act != nil {
-		t.ThreadGroup().SigAction(sig, act)
+		t.ThreadGroup().SetAction(sig, *act)
 	}
 	return 0, nil
 }
@@ -251,10 +299,15 @@ const (
 // refused with EPERM.
 func sysSigaltstack(t *kernel.Task, a args) (uintptr, error) {
 	old := t.AltStack
+	sp := t.Regs().Rsp
+	onStack := old.Size != 0 && sp > old.Sp && sp <= old.Sp+old.Size
 	if a[0] != 0 {
 		var b [24]byte
 		if _, err := t.CopyIn(a[0], b[:]); err != nil {
 			return 0, err
+		}
+		if onStack {
+			return 0, unix.EPERM
 		}
 		ss := kernel.SignalStack{
 			Sp:    binary.LittleEndian.Uint64(b[0:]),
@@ -282,6 +335,8 @@ func sysSigaltstack(t *kernel.Task, a args) (uintptr, error) {
 		flags := old.Flags
 		if old.Size == 0 {
 			flags = ssDisable
+		} else if onStack {
+			flags |= ssOnstack
 		}
 		binary.LittleEndian.PutUint64(b[0:], old.Sp)
 		binary.LittleEndian.PutUint32(b[8:], uint32(flags))

@@ -78,6 +78,8 @@ type Kernel struct {
 	// byHostTID finds the task running on a host thread (each task's
 	// goroutine is locked to one).
 	byHostTID map[int]*Task
+	// tgs are the processes, live or zombie, by pid.
+	tgs map[int]*ThreadGroup
 
 	memfd memfdFS
 }
@@ -91,7 +93,7 @@ func New(p platform.Platform, mf *memfile.File, sys SyscallHandler, log *slog.Lo
 		Platform: p, MemFile: mf, Syscalls: sys, Log: log,
 		Hostname: "sbx", Domainname: "(none)",
 		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1,
-		tasks: make(map[int]*Task), byHostTID: make(map[int]*Task),
+		tasks: make(map[int]*Task), byHostTID: make(map[int]*Task), tgs: make(map[int]*ThreadGroup),
 	}
 	vfs.Block = k.block
 	return k
@@ -306,6 +308,9 @@ func (k *Kernel) register(t *Task) {
 	defer k.mu.Unlock()
 	k.tasks[t.tid] = t
 	k.byHostTID[t.hostTID] = t
+	if t.tg.leader == t {
+		k.tgs[t.tg.pid] = t.tg
+	}
 }
 
 func (k *Kernel) unregister(t *Task) {

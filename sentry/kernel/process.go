@@ -294,6 +294,7 @@ func (f *FSContext) Fork() *FSContext {
 // exit ends the process.
 func (t *Task) exitTask() {
 	k := t.k
+	t.exitRobustList()
 	if t.ClearChildTID != 0 && t.mm != nil {
 		var z [4]byte
 		if _, err := t.mm.CopyOut(t.ClearChildTID, z[:]); err == nil {
@@ -341,8 +342,13 @@ func (tg *ThreadGroup) finish(t *Task) {
 	k.sigMu.Lock()
 	st := tg.exit
 	init := k.initTG
-	// Orphans go to init; init's own death ends the sandbox.
+	// Orphans go to init; init's own death ends the sandbox. Children that
+	// asked for a parent-death signal get it.
+	var pdeath []*ThreadGroup
 	for c := range tg.children {
+		if c.pdeathSignal != 0 && !c.zombie {
+			pdeath = append(pdeath, c)
+		}
 		if init != nil && init != tg {
 			c.parent = init
 			init.children[c] = struct{}{}
@@ -366,6 +372,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 		if parent != nil {
 			delete(parent.children, tg)
 		}
+		defer k.forgetTG(tg)
 	} else {
 		tg.zombie = true
 	}
@@ -379,6 +386,9 @@ func (tg *ThreadGroup) finish(t *Task) {
 	isInit := tg == init
 	k.sigMu.Unlock()
 
+	for _, c := range pdeath {
+		c.SendSignal(SigInfo{Signo: int32(c.pdeathSignal), Code: SIUser, PID: int32(tg.pid)})
+	}
 	if parent != nil && tg.exitSignal > 0 {
 		info := SigInfo{Signo: int32(tg.exitSignal), PID: int32(tg.pid), UID: t.Creds.RUID}
 		info.Code, info.Status = childStatus(st)
@@ -463,6 +473,12 @@ func (t *Task) Wait(sel int, opts int) (WaitResult, error) {
 			case sel < -1 && c.pgid != -sel:
 				continue
 			}
+			// Children with an exit signal other than SIGCHLD are "clone"
+			// children: only __WCLONE or __WALL waits see them.
+			clone := c.exitSignal != int(unix.SIGCHLD)
+			if opts&WAll == 0 && clone != (opts&WClone != 0) {
+				continue
+			}
 			found = true
 			if !c.zombie {
 				continue
@@ -474,6 +490,9 @@ func (t *Task) Wait(sel int, opts int) (WaitResult, error) {
 			if opts&WNowait == 0 {
 				delete(t.tg.children, c)
 				c.zombie = false
+				k.sigMu.Unlock()
+				k.forgetTG(c)
+				return r, nil
 			}
 			k.sigMu.Unlock()
 			return r, nil
@@ -520,11 +539,19 @@ func (tg *ThreadGroup) Session() int {
 
 // ThreadGroupByPID returns the live (or zombie) process pid.
 func (k *Kernel) ThreadGroupByPID(pid int) (*ThreadGroup, bool) {
-	t, ok := k.Task(pid)
-	if !ok || t.tg.leader != t {
-		return nil, false
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tg, ok := k.tgs[pid]
+	return tg, ok
+}
+
+// forgetTG drops a reaped (or auto-reaped) process from the pid table.
+func (k *Kernel) forgetTG(tg *ThreadGroup) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.tgs[tg.pid] == tg {
+		delete(k.tgs, tg.pid)
 	}
-	return t.tg, true
 }
 
 // SetPGID implements setpgid(2) for the caller or one of its children.
@@ -552,6 +579,9 @@ func (t *Task) SetPGID(pid, pgid int) error {
 	}
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
+	if target != t.tg && target.execed {
+		return unix.EACCES // the child has called execve
+	}
 	if target.sid == target.pid {
 		return unix.EPERM // a session leader
 	}
@@ -621,6 +651,7 @@ func (t *Task) execDone() {
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
+	t.tg.execed = true
 	if t.tg.vforkDone != nil {
 		close(t.tg.vforkDone)
 		t.tg.vforkDone = nil
@@ -642,5 +673,93 @@ func (k *Kernel) SignalForeground(sig int) {
 	}
 	for _, tg := range k.ProcessGroupMembers(pgid) {
 		tg.SendSignal(SigInfo{Signo: int32(sig), Code: SIUser})
+	}
+}
+
+// Prctl holds the prctl(2) state of a process.
+type Prctl struct {
+	PdeathSignal int
+	Dumpable     bool
+	NoNewPrivs   bool
+	Subreaper    bool
+}
+
+// PrctlState returns the process's prctl state.
+func (tg *ThreadGroup) PrctlState() Prctl {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	return Prctl{tg.pdeathSignal, tg.dumpable, tg.noNewPrivs, tg.subreaper}
+}
+
+// SetPrctlState replaces the process's prctl state.
+func (tg *ThreadGroup) SetPrctlState(p Prctl) {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	tg.pdeathSignal, tg.dumpable, tg.noNewPrivs, tg.subreaper = p.PdeathSignal, p.Dumpable, p.NoNewPrivs, p.Subreaper
+}
+
+// Robust futex bits (futex(2)).
+const (
+	futexWaiters   = 0x80000000
+	futexOwnerDied = 0x40000000
+	futexTIDMask   = 0x3fffffff
+	robustListMax  = 2048
+)
+
+// exitRobustList marks the robust futexes the dying thread holds as owned
+// by a dead thread and wakes a waiter of each (set_robust_list(2)).
+func (t *Task) exitRobustList() {
+	if t.RobustList == 0 || t.mm == nil {
+		return
+	}
+	le := binary.LittleEndian
+	read64 := func(a uintptr) (uint64, bool) {
+		var b [8]byte
+		_, err := t.mm.CopyIn(a, b[:])
+		return le.Uint64(b[:]), err == nil
+	}
+	head := t.RobustList
+	next, ok1 := read64(head)
+	off, ok2 := read64(head + 8)
+	pending, ok3 := read64(head + 16)
+	if !ok1 || !ok2 || !ok3 {
+		return
+	}
+	handle := func(entry uint64) {
+		word := uintptr(int64(entry) + int64(off))
+		var b [4]byte
+		if _, err := t.mm.CopyIn(word, b[:]); err != nil {
+			return
+		}
+		v := le.Uint32(b[:])
+		if int(v&futexTIDMask) != t.tid {
+			return
+		}
+		le.PutUint32(b[:], v&futexWaiters|futexOwnerDied)
+		if _, err := t.mm.CopyOut(word, b[:]); err != nil {
+			return
+		}
+		if v&futexWaiters != 0 {
+			if key, err := t.FutexKey(word, false); err == nil {
+				t.k.Futexes.Wake(key, 1, ^uint32(0))
+			}
+			if key, err := t.FutexKey(word, true); err == nil {
+				t.k.Futexes.Wake(key, 1, ^uint32(0))
+			}
+		}
+	}
+	for i := 0; next != uint64(head) && next != 0 && i < robustListMax; i++ {
+		entry := next
+		n, ok := read64(uintptr(entry))
+		if !ok {
+			break
+		}
+		if entry != pending {
+			handle(entry)
+		}
+		next = n
+	}
+	if pending != 0 {
+		handle(pending)
 	}
 }

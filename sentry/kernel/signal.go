@@ -158,10 +158,29 @@ func (t *Task) interrupted() bool {
 	return (t.pending.set|t.tg.pending.set)&^t.SigMask != 0 || (t.pending.set|t.tg.pending.set)&(1<<(unix.SIGKILL-1)) != 0
 }
 
+// SetAction installs act for sig (rt_sigaction). Setting a signal to be
+// ignored discards its pending instances, as POSIX requires.
+func (tg *ThreadGroup) SetAction(sig int, act SigAction) SigAction {
+	old := tg.SigAction(sig, &act)
+	if act.Handler == SigIgn || (act.Handler == SigDfl && defaultIgnored(sig)) {
+		k := tg.k
+		k.sigMu.Lock()
+		bit := uint64(1) << (sig - 1)
+		tg.pending.set &^= bit
+		for _, t := range tg.tasks {
+			t.pending.set &^= bit
+		}
+		k.sigMu.Unlock()
+	}
+	return old
+}
+
 // SendSignal sends a signal to this thread (tgkill(2), faults, SIGPIPE).
+// An ignored signal is dropped unless the thread blocks it (then it stays
+// pending, as in Linux).
 func (t *Task) SendSignal(info SigInfo) {
 	k := t.k
-	if t.tg.ignored(int(info.Signo)) {
+	if t.SigMask&(1<<(info.Signo-1)) == 0 && t.tg.ignored(int(info.Signo)) {
 		return
 	}
 	k.sigMu.Lock()
@@ -183,7 +202,7 @@ func (tg *ThreadGroup) SendSignal(info SigInfo) {
 		tg.Kill(sig)
 		return
 	}
-	if tg.ignored(sig) {
+	if tg.ignored(sig) && (tg.leader == nil || tg.leader.SigMask&(1<<(sig-1)) == 0) {
 		return
 	}
 	k.sigMu.Lock()
@@ -209,7 +228,10 @@ func (tg *ThreadGroup) SendSignal(info SigInfo) {
 // Kill ends the whole thread group with a signal (SIGKILL, or a signal's
 // default action).
 func (tg *ThreadGroup) Kill(sig int) {
-	tg.exitWith(ExitStatus{Signo: sig, Core: coreSignal(sig)})
+	// A core is "dumped" (reported in the wait status) only when
+	// RLIMIT_CORE allows one; no file is written.
+	core := coreSignal(sig) && tg.Limit(RlimitCore).Cur > 0
+	tg.exitWith(ExitStatus{Signo: sig, Core: core})
 }
 
 // exitWith starts the group's exit with st (the first status wins) and
@@ -518,4 +540,48 @@ func (t *Task) blockAny(chans []<-chan struct{}, deadline time.Time) error {
 	}
 	defer close(stop)
 	return t.Block(any, deadline)
+}
+
+// WaitSignal implements rt_sigtimedwait(2): it takes a pending signal of
+// set (normally blocked), waiting until one comes or the deadline passes
+// (EAGAIN). Other signals interrupt the wait (EINTR).
+func (t *Task) WaitSignal(set uint64, deadline time.Time, zero bool) (SigInfo, error) {
+	set &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
+	for {
+		k := t.k
+		k.sigMu.Lock()
+		for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
+			if r := p.set & set; r != 0 {
+				for sig := 1; sig <= NumSignals; sig++ {
+					if r&(1<<(sig-1)) != 0 {
+						info := p.take(sig)
+						k.sigMu.Unlock()
+						return info, nil
+					}
+				}
+			}
+		}
+		k.sigMu.Unlock()
+		if zero {
+			return SigInfo{}, unix.EAGAIN
+		}
+		// Wake on any signal: the ones in set are blocked, so unblock them
+		// for the wait.
+		old := t.SigMask
+		t.SigMask &^= set
+		err := t.Block(nil, deadline)
+		t.SigMask = old
+		switch err {
+		case unix.ETIMEDOUT:
+			return SigInfo{}, unix.EAGAIN
+		case ErrInterrupted:
+			if t.Pending()&set != 0 {
+				continue
+			}
+			return SigInfo{}, unix.EINTR
+		case nil:
+		default:
+			return SigInfo{}, err
+		}
+	}
 }

@@ -184,12 +184,22 @@ type ThreadGroup struct {
 	vforkDone chan struct{}
 	// utime is the CPU time of exited threads and reaped children.
 	cutime time.Duration
+	// execed is set once the process has called execve (setpgid on it
+	// from its parent then fails with EACCES).
+	execed bool
+	// pdeathSignal, dumpable, noNewPrivs and subreaper are prctl(2)
+	// state.
+	pdeathSignal int
+	dumpable     bool
+	noNewPrivs   bool
+	subreaper    bool
 }
 
 func newThreadGroup(k *Kernel) *ThreadGroup {
 	return &ThreadGroup{
 		k: k, FDTable: &vfs.FDTable{}, FS: &FSContext{umask: 0o022}, limits: defaultLimits,
 		children: make(map[*ThreadGroup]struct{}), childEvent: make(chan struct{}), exitSignal: int(unix.SIGCHLD),
+		dumpable: true,
 	}
 }
 
