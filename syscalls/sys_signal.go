@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/sentry/arch"
 	"sbx/sentry/kernel"
 )
 
@@ -58,17 +59,8 @@ func sysRtSigtimedwait(t *kernel.Task, a args) (uintptr, error) {
 	}
 	if a[1] != 0 {
 		var si [128]byte
-		le := binary.LittleEndian
-		le.PutUint32(si[0:], uint32(info.Signo))
-		le.PutUint32(si[4:], uint32(info.Errno))
-		le.PutUint32(si[8:], uint32(info.Code))
-		if info.Addr != 0 {
-			le.PutUint64(si[16:], info.Addr)
-		} else {
-			le.PutUint32(si[16:], uint32(info.PID))
-			le.PutUint32(si[20:], info.UID)
-			le.PutUint32(si[24:], uint32(info.Status))
-		}
+		arch.WriteSigInfo(si[:], arch.SigInfo{Signo: info.Signo, Code: info.Code, Errno: info.Errno, PID: info.PID,
+			UID: info.UID, Status: info.Status, Addr: info.Addr, TimerID: info.TimerID, Overrun: info.Overrun, Value: info.Value})
 		if _, err := t.CopyOut(a[1], si[:]); err != nil {
 			return 0, err
 		}

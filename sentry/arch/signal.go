@@ -44,6 +44,32 @@ type SigInfo struct {
 	UID                uint32
 	Status             int32
 	Addr               uint64
+	TimerID, Overrun   int32
+	Value              uint64
+}
+
+// WriteSigInfo lays out a siginfo_t (128 bytes) in b.
+func WriteSigInfo(b []byte, info SigInfo) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(info.Signo))
+	le.PutUint32(b[4:], uint32(info.Errno))
+	le.PutUint32(b[8:], uint32(info.Code))
+	switch {
+	case info.Code == -2: // SI_TIMER: si_tid, si_overrun, si_sigval
+		le.PutUint32(b[16:], uint32(info.TimerID))
+		le.PutUint32(b[20:], uint32(info.Overrun))
+		le.PutUint64(b[24:], info.Value)
+	case info.Code == -1 || info.Code == -4: // SI_QUEUE, SI_MESGQ
+		le.PutUint32(b[16:], uint32(info.PID))
+		le.PutUint32(b[20:], info.UID)
+		le.PutUint64(b[24:], info.Value)
+	case info.Addr != 0:
+		le.PutUint64(b[16:], info.Addr)
+	default:
+		le.PutUint32(b[16:], uint32(info.PID))
+		le.PutUint32(b[20:], info.UID)
+		le.PutUint32(b[24:], uint32(info.Status))
+	}
 }
 
 // fixEflags are the flags rt_sigreturn may restore (FIX_EFLAGS).
@@ -77,17 +103,7 @@ func BuildSignalFrame(regs *platform.Registers, sp uint64, fp []byte, mask uint6
 		le.PutUint64(m[184:], fpAddr)
 	}
 	le.PutUint64(uc[sigmaskOff:], mask)
-	si := buf[infoOff:]
-	le.PutUint32(si[0:], uint32(info.Signo))
-	le.PutUint32(si[4:], uint32(info.Errno))
-	le.PutUint32(si[8:], uint32(info.Code))
-	if info.Addr != 0 {
-		le.PutUint64(si[16:], info.Addr)
-	} else {
-		le.PutUint32(si[16:], uint32(info.PID))
-		le.PutUint32(si[20:], info.UID)
-		le.PutUint32(si[24:], uint32(info.Status))
-	}
+	WriteSigInfo(buf[infoOff:], info)
 	return buf, addr
 }
 

@@ -229,6 +229,7 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	t.AltStack = SignalStack{}
 	t.RobustList, t.RobustListLen, t.ClearChildTID = 0, 0, 0
 	t.savedFP = nil
+	t.tg.deleteAllTimers(false)
 	t.execDone()
 	return nil
 }

@@ -335,6 +335,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 		return
 	}
 	tg.FDTable.RemoveAll()
+	tg.deleteAllTimers(true)
 	if t.k.Tracer != nil {
 		t.k.Tracer.Exit(t, tg.exit)
 	}

@@ -18,6 +18,10 @@ type SigInfo struct {
 	UID    uint32
 	Status int32
 	Addr   uint64
+	// TimerID, Overrun and Value describe a POSIX timer's signal
+	// (SI_TIMER); Value is also the sigval of rt_sigqueueinfo.
+	TimerID, Overrun int32
+	Value            uint64
 }
 
 // si_code values (siginfo.h).

@@ -152,7 +152,10 @@ type ThreadGroup struct {
 	// FS is the process's root, working directory and umask.
 	FS *FSContext
 
-	mu sync.Mutex // guards limits and actions
+	mu sync.Mutex // guards limits, actions and timers
+	// timers are the process's POSIX timers and ITIMER_REAL (made on
+	// first use).
+	timers *timers
 	// limits are the resource limits.
 	limits [RlimitCount]Rlimit
 	// actions are the signal actions, indexed by signal number - 1.

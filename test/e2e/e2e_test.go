@@ -144,7 +144,8 @@ func TestNullDerefAndENOSYS(t *testing.T) {
 	require.Contains(t, r.stderr, "syscall_400(")
 	require.Contains(t, r.stderr, "= -1 ENOSYS (Function not implemented)")
 	require.Contains(t, r.stderr, "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---")
-	require.Contains(t, r.stderr, "+++ killed by SIGSEGV (core dumped) +++")
+	// "(core dumped)" follows only when RLIMIT_CORE allows a core.
+	require.Contains(t, r.stderr, "+++ killed by SIGSEGV")
 }
 
 func TestExitStatus(t *testing.T) {

@@ -90,7 +90,16 @@ func TestPidsLimit(t *testing.T) {
 		peak = max(peak, countProcs(t))
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		// sbx did not end on SIGTERM: fail, but leave no processes.
+		cmd.Process.Kill()
+		<-done
+		t.Errorf("sbx did not exit within 20s of SIGTERM")
+	}
 	// Each sandboxed process is one stub process on the host, plus sbx and
 	// its gofer: the limit bounds them.
 	require.Less(t, peak-before, 32+8, "host processes grew from %d to %d", before, peak)
