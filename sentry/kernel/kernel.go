@@ -70,9 +70,11 @@ type Kernel struct {
 	// wg counts running task goroutines.
 	wg sync.WaitGroup
 
-	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID
+	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID, tgs, dying
 	nextTID int
 	ntasks  int
+	// dying is set once init has exited: every task is being killed.
+	dying bool
 	// tasks are the live tasks by tid.
 	tasks map[int]*Task
 	// byHostTID finds the task running on a host thread (each task's
@@ -305,11 +307,16 @@ func (k *Kernel) register(t *Task) {
 	t.hostTID = unix.Gettid()
 	t.startTime = time.Since(k.StartTime)
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.tasks[t.tid] = t
 	k.byHostTID[t.hostTID] = t
 	if t.tg.leader == t {
 		k.tgs[t.tg.pid] = t.tg
+	}
+	dying := k.dying
+	k.mu.Unlock()
+	if dying {
+		// Created as the sandbox was going away: die at once.
+		t.tg.Kill(int(unix.SIGKILL))
 	}
 }
 

@@ -53,6 +53,9 @@ type CloneOptions struct {
 // its id in the caller's PID namespace.
 func (t *Task) Clone(o CloneOptions) (int, error) {
 	f := o.Flags
+	if t.k.isDying() {
+		return 0, unix.EAGAIN
+	}
 	if f&CloneThread != 0 && f&CloneSighand == 0 || f&CloneSighand != 0 && f&CloneVM == 0 {
 		return 0, unix.EINVAL
 	}
@@ -247,6 +250,12 @@ func (t *Task) killOtherThreads() {
 	}
 }
 
+func (k *Kernel) isDying() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.dying
+}
+
 // reserveTask counts a new task against the sandbox's limit.
 func (k *Kernel) reserveTask() bool {
 	k.mu.Lock()
@@ -418,8 +427,12 @@ func (tg *ThreadGroup) notifyChildLocked() {
 	tg.childEvent = make(chan struct{})
 }
 
-// killAll ends every process in the sandbox (init has exited).
+// killAll ends every process in the sandbox (init has exited). Tasks that
+// are still being created see k.dying when they register and die at once.
 func (k *Kernel) killAll() {
+	k.mu.Lock()
+	k.dying = true
+	k.mu.Unlock()
 	for _, t := range k.Tasks() {
 		t.tg.Kill(int(unix.SIGKILL))
 	}
