@@ -165,7 +165,7 @@ func sysWaitid(t *kernel.Task, a args) (uintptr, error) {
 	if a[2] != 0 {
 		var si [128]byte
 		if r.PID != 0 {
-			code, status := kernelChildStatus(r.Status)
+			code, status := kernel.ChildStatus(r.Status)
 			le := binary.LittleEndian
 			le.PutUint32(si[0:], uint32(unix.SIGCHLD))
 			le.PutUint32(si[8:], uint32(code))
@@ -178,16 +178,6 @@ func sysWaitid(t *kernel.Task, a args) (uintptr, error) {
 		}
 	}
 	return 0, nil
-}
-
-func kernelChildStatus(st kernel.ExitStatus) (int32, int32) {
-	switch {
-	case st.Signo != 0 && st.Core:
-		return kernel.CLDDumped, int32(st.Signo)
-	case st.Signo != 0:
-		return kernel.CLDKilled, int32(st.Signo)
-	}
-	return kernel.CLDExited, int32(st.Code)
 }
 
 // sysSetpgid implements setpgid(2).

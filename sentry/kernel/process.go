@@ -401,7 +401,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 	}
 	if parent != nil && tg.exitSignal > 0 {
 		info := SigInfo{Signo: int32(tg.exitSignal), PID: int32(tg.pid), UID: t.Creds.RUID}
-		info.Code, info.Status = childStatus(st)
+		info.Code, info.Status = ChildStatus(st)
 		parent.SendSignal(info)
 	}
 	if isInit {
@@ -409,8 +409,9 @@ func (tg *ThreadGroup) finish(t *Task) {
 	}
 }
 
-// childStatus returns the CLD_* code and status of a finished process.
-func childStatus(st ExitStatus) (int32, int32) {
+// ChildStatus returns the CLD_* code and status of a finished process, as
+// SIGCHLD's siginfo and waitid(2) report them.
+func ChildStatus(st ExitStatus) (int32, int32) {
 	switch {
 	case st.Signo != 0 && st.Core:
 		return CLDDumped, int32(st.Signo)
