@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
 func build(t *testing.T, flags ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed")
+		t.Fatal("gcc is needed to build the test programs: run make deps")
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "prog.c")
