@@ -122,8 +122,12 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	tg.pid = child.tid
 	tg.leader = child
 	tg.tasks = []*Task{child}
+	// The parent keeps its own copy: the child clears the field when it
+	// closes the channel.
+	var vforkDone chan struct{}
 	if f&CloneVfork != 0 {
 		tg.vforkDone = make(chan struct{})
+		vforkDone = tg.vforkDone
 	}
 
 	k.sigMu.Lock()
@@ -161,11 +165,15 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	if err := <-ready; err != nil {
 		return 0, unix.ENOMEM
 	}
-	if f&CloneVfork != 0 {
-		// The parent waits until the child execs or exits.
-		for t.Block(tg.vforkDone, time.Time{}) == ErrInterrupted {
-			if t.tg.isExiting() {
-				break
+	if vforkDone != nil {
+		// The parent waits until the child execs or exits; like Linux it
+		// can only be killed meanwhile (signals wait until vfork returns).
+		for waiting := true; waiting; {
+			select {
+			case <-vforkDone:
+				waiting = false
+			case <-time.After(10 * time.Millisecond):
+				waiting = !t.tg.isExiting()
 			}
 		}
 	}
