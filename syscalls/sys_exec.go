@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"sbx/fs/vfs"
 	"sbx/sentry/kernel"
 )
 
@@ -57,11 +56,10 @@ func doExecve(t *kernel.Task, dirfd int, pathAddr, argvAddr, envpAddr uintptr, f
 	if flags&^(unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW) != 0 {
 		return 0, unix.EINVAL
 	}
-	v, ctx, start, path, err := pathArgs(t, dirfd, pathAddr)
+	_, ctx, start, path, err := pathArgs(t, dirfd, pathAddr)
 	if err != nil {
 		return 0, err
 	}
-	_ = v
 	argv, err := copyInStrings(t, argvAddr)
 	if err != nil {
 		return 0, err
@@ -74,21 +72,15 @@ func doExecve(t *kernel.Task, dirfd int, pathAddr, argvAddr, envpAddr uintptr, f
 		if flags&unix.AT_EMPTY_PATH == 0 {
 			return 0, unix.ENOENT
 		}
-		vd, f, err := emptyPathTarget(t, ctx, dirfd)
+		var release func()
+		start, path, release, err = emptyPathAsName(t, ctx, dirfd)
+		if err == unix.ENOENT {
+			return 0, unix.EACCES // an fd with no file behind it
+		}
 		if err != nil {
 			return 0, err
 		}
-		if f != nil {
-			defer f.DecRef()
-		}
-		if !vd.Ok() {
-			return 0, unix.EACCES
-		}
-		start, path = vd, "."
-		if vd.Dentry.Parent() != nil {
-			start = vfs.VirtualDentry{Mount: vd.Mount, Dentry: vd.Dentry.Parent()}
-			path = vd.Dentry.Name()
-		}
+		defer release()
 	}
 	return 0, t.Execve(start, path, argv, envv, flags&unix.AT_SYMLINK_NOFOLLOW != 0)
 }

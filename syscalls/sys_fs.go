@@ -141,6 +141,29 @@ func emptyPathTarget(t *kernel.Task, ctx *vfs.Context, dirfd int) (vfs.VirtualDe
 	return f.VirtualDentry(), f, nil
 }
 
+// emptyPathAsName turns an AT_EMPTY_PATH operand (the file open at dirfd)
+// into a start and a name the path walk can use: the file's parent and
+// name, or the directory itself and ".". release drops the file reference.
+func emptyPathAsName(t *kernel.Task, ctx *vfs.Context, dirfd int) (vfs.VirtualDentry, string, func(), error) {
+	vd, f, err := emptyPathTarget(t, ctx, dirfd)
+	release := func() {
+		if f != nil {
+			f.DecRef()
+		}
+	}
+	if err != nil {
+		return vd, "", release, err
+	}
+	if !vd.Ok() {
+		release()
+		return vd, "", func() {}, unix.ENOENT
+	}
+	if st, err := vd.Dentry.Inode().Stat(); err == nil && !st.IsDir() && vd.Dentry.Parent() != nil {
+		return vfs.VirtualDentry{Mount: vd.Mount, Dentry: vd.Dentry.Parent()}, vd.Dentry.Name(), release, nil
+	}
+	return vd, ".", release, nil
+}
+
 // openFlagsValid are the flags open(2) knows.
 const openFlagsValid = unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC |
 	unix.O_APPEND | unix.O_NONBLOCK | unix.O_DSYNC | unix.O_ASYNC | unix.O_DIRECT | unix.O_LARGEFILE |
@@ -643,18 +666,12 @@ func doLink(t *kernel.Task, olddirfd int, oldAddr uintptr, newdirfd int, newAddr
 		if flags&unix.AT_EMPTY_PATH == 0 {
 			return 0, unix.ENOENT
 		}
-		vd, f, err := emptyPathTarget(t, ctx, olddirfd)
+		var release func()
+		ostart, opath, release, err = emptyPathAsName(t, ctx, olddirfd)
 		if err != nil {
 			return 0, err
 		}
-		if f != nil {
-			defer f.DecRef()
-		}
-		ostart, opath = vd, "."
-		if st, err := vd.Dentry.Inode().Stat(); err == nil && !st.IsDir() && vd.Dentry.Parent() != nil {
-			ostart = vfs.VirtualDentry{Mount: vd.Mount, Dentry: vd.Dentry.Parent()}
-			opath = vd.Dentry.Name()
-		}
+		defer release()
 	}
 	return 0, v.LinkAt(ctx, ostart, opath, flags&unix.AT_SYMLINK_FOLLOW != 0, nstart, npath)
 }
