@@ -43,16 +43,18 @@ static pid_t gated_child(int gate[2]) {
 }
 
 TEST(getpgrp_getpgid_agree) {
-  pid_t g = getpgrp();
-  CHECK(g > 0);
+  pid_t g = getpgrp(); /* 0 when the group leader is outside our pid ns */
+  CHECK(g >= 0);
   CHECK_EQ(getpgid(0), g);
   CHECK_EQ(getpgid(getpid()), g);
   CHECK_EQ(syscall(SYS_getpgrp), g);
 }
 
 TEST(getsid_zero_is_self) {
+  /* 0 is a valid answer: the session leader may live in an ancestor pid
+   * namespace (as on CI machines that run us inside a container). */
   pid_t s = getsid(0);
-  CHECK(s > 0);
+  CHECK(s >= 0);
   CHECK_EQ(getsid(getpid()), s);
 }
 
