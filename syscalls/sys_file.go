@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/tty"
 	"sbx/fs/vfs"
 	"sbx/sentry/kernel"
 )
@@ -436,6 +437,11 @@ func sysIoctl(t *kernel.Task, a args) (uintptr, error) {
 	}
 	if f.IsPath() {
 		return 0, unix.EBADF
+	}
+	if ep, ok := f.Impl.(tty.Endpoint); ok {
+		if r, handled, err := ttyIoctl(t, ep, req, a[2]); handled {
+			return r, err
+		}
 	}
 	return f.Impl.Ioctl(t.MemoryManager(), req, a[2])
 }

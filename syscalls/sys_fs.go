@@ -197,6 +197,9 @@ func doOpen(t *kernel.Task, dirfd int, addr uintptr, flags int, mode uint32, res
 	if err == unix.EINVAL {
 		err = unix.EMFILE
 	}
+	if err == nil && flags&(unix.O_NOCTTY|unix.O_PATH) == 0 {
+		acquireTTY(t, f)
+	}
 	return uintptr(fd), err
 }
 

@@ -1,8 +1,10 @@
 // Package devfs builds the sandbox's /dev: a tmpfs holding the memory-like
 // character devices (null, zero, full, random, urandom), the conventional
-// symlinks (fd, stdin, stdout, stderr), and empty shm/ and pts/ directories.
-// tty and ptmx exist as nodes; until terminals are implemented, opening them
-// gives ENXIO, as Linux does for a device without a driver.
+// symlinks (fd, stdin, stdout, stderr), the terminal nodes tty and ptmx,
+// and empty shm/ and pts/ directories (mount points). Terminals themselves
+// are fs/tty's; devfs only routes the opens of tty and ptmx to the openers
+// it is given, and says ENXIO without one, as Linux does for a device
+// without a driver.
 //
 // It must not import the sentry, syscalls or runsc layers.
 package devfs
@@ -16,8 +18,17 @@ import (
 	"sbx/fs/vfs"
 )
 
+// Options name the openers of the terminal devices.
+type Options struct {
+	// PTMX opens /dev/ptmx: a new terminal's master.
+	PTMX func(flags int) (vfs.FileDescriptionImpl, error)
+	// TTY opens /dev/tty: the caller's controlling terminal (ENXIO when
+	// it has none).
+	TTY func(flags int) (vfs.FileDescriptionImpl, error)
+}
+
 // New returns the root of a new /dev.
-func New(mf vfs.MemoryFile) (*vfs.Dentry, error) {
+func New(mf vfs.MemoryFile, o Options) (*vfs.Dentry, error) {
 	fs, root := tmpfs.New(mf, 0o755, vfs.Owner{})
 	devs := []struct {
 		name         string
@@ -29,8 +40,8 @@ func New(mf vfs.MemoryFile) (*vfs.Dentry, error) {
 		{"full", 1, 7, func(int) (vfs.FileDescriptionImpl, error) { return fullDev{}, nil }},
 		{"random", 1, 8, func(int) (vfs.FileDescriptionImpl, error) { return randomDev{}, nil }},
 		{"urandom", 1, 9, func(int) (vfs.FileDescriptionImpl, error) { return randomDev{}, nil }},
-		{"tty", 5, 0, nil},
-		{"ptmx", 5, 2, nil},
+		{"tty", 5, 0, o.TTY},
+		{"ptmx", 5, 2, o.PTMX},
 	}
 	for _, d := range devs {
 		if err := fs.AddDevice(root, d.name, unix.S_IFCHR|0o666, unix.Mkdev(d.major, d.minor), d.open); err != nil {

@@ -25,6 +25,7 @@ import (
 	"sbx/fs/procfs"
 	"sbx/fs/sysfs"
 	"sbx/fs/tmpfs"
+	"sbx/fs/tty"
 	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/platform/ptrace"
@@ -62,6 +63,10 @@ type Config struct {
 	Cwd string
 	// PidsLimit bounds the number of tasks in the sandbox (0: none).
 	PidsLimit int
+	// Terminal gives the program a new pseudo-terminal as its standard
+	// streams and controlling terminal; Stdio's host FDs then feed its
+	// input and take its output.
+	Terminal bool
 }
 
 // Run runs the program to completion and returns its exit status. Errors that
@@ -109,7 +114,8 @@ func Run(c Config) (kernel.ExitStatus, error) {
 			bindRoots = append(bindRoots, d)
 		}
 	}
-	if k.VFS, err = buildVFS(mf, lower, k); err != nil {
+	var pts *tty.DevPTS
+	if k.VFS, pts, err = buildVFS(mf, lower, k); err != nil {
 		return kernel.ExitStatus{}, fmt.Errorf("building the filesystem: %w", err)
 	}
 	for i, b := range c.Binds {
@@ -122,13 +128,29 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	}
 
 	var stdio []*vfs.FileDescription
-	for _, fd := range c.Stdio {
-		stdio = append(stdio, dupHostFile(fd))
+	var term *terminal
+	if c.Terminal {
+		if term, err = startTerminal(k.VFS, pts, c.Stdio); err != nil {
+			return kernel.ExitStatus{}, fmt.Errorf("making the terminal: %w", err)
+		}
+		defer term.stop()
+		for range 3 {
+			term.replica.IncRef()
+			stdio = append(stdio, term.replica)
+		}
+		term.replica.DecRef()
+	} else {
+		for _, fd := range c.Stdio {
+			stdio = append(stdio, dupHostFile(fd))
+		}
 	}
 	k.MaxTasks = c.PidsLimit
 	stopForwarding := forwardSignals(k)
 	defer stopForwarding()
 	o := kernel.ProcessOptions{Path: c.Path, Argv: c.Argv, Envv: c.Envv, Stdio: stdio, Creds: c.Creds, Cwd: c.Cwd}
+	if term != nil {
+		o.TTY = term.master.Terminal()
+	}
 	if c.Binary != nil {
 		o.File = c.Binary
 	}
@@ -140,7 +162,7 @@ func Run(c Config) (kernel.ExitStatus, error) {
 // buildVFS makes the sandbox's mount namespace: root is an overlay of a tmpfs
 // upper layer on lower (or a bare tmpfs when lower is nil), with the
 // sentry's own /dev and /tmp mounted on top.
-func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, error) {
+func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, *tty.DevPTS, error) {
 	_, upperRoot := tmpfs.New(mf, 0o755, vfs.Owner{})
 	var root *vfs.Dentry
 	fstype := "tmpfs"
@@ -151,7 +173,7 @@ func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, er
 		root = upperRoot
 		for _, d := range []string{"dev", "tmp", "proc", "sys", "etc"} {
 			if _, err := root.Inode().Mkdir(d, unix.S_IFDIR|0o755, vfs.Owner{}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -166,28 +188,32 @@ func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, er
 		_, err = ns.Mount(vd, d, fstype, fstype, false)
 		return err
 	}
-	dev, err := devfs.New(mf)
+	pts := tty.NewDevPTS(k)
+	dev, err := devfs.New(mf, devfs.Options{PTMX: pts.OpenMaster, TTY: k.OpenControllingTTY})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := mountAt("/dev", dev, "devtmpfs"); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := mountAt("/dev/pts", pts.Root(), "devpts"); err != nil {
+		return nil, nil, err
 	}
 	_, tmp := tmpfs.New(mf, 0o1777, vfs.Owner{})
 	if err := mountAt("/tmp", tmp, "tmpfs"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := mountAt("/proc", procfs.New(k.ProcSource()), "proc"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := mountAt("/sys", sysfs.New(runtime.NumCPU()), "sysfs"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	_, shm := tmpfs.New(mf, 0o1777, vfs.Owner{})
 	if err := mountAt("/dev/shm", shm, "tmpfs"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return v, nil
+	return v, pts, nil
 }
 
 // bindMount mounts a bind's root at its guest path, creating the mount

@@ -99,6 +99,8 @@ type runOptions struct {
 	user     string
 	cpuProf  string
 	pids     int
+	tty      bool
+	stdin    bool
 }
 
 // listFlag collects a repeatable flag.
@@ -134,6 +136,8 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
 	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
 	fs.IntVar(&o.pids, "pids-limit", 0, "at most `N` processes and threads in the sandbox (fork and clone then fail with EAGAIN); 0: no limit")
+	fs.BoolVar(&o.tty, "t", false, "give the program a terminal of the sandbox's own (a pseudo-terminal: line editing, ^C, job control, window size) connected to sbx's standard streams")
+	fs.BoolVar(&o.stdin, "i", true, "keep standard input attached (the default; -i=false gives the program /dev/null)")
 	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
 	fs.Usage = func() {
 		fmt.Fprint(out, runUsage)
@@ -216,6 +220,16 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		Cwd:       o.workdir,
 		Creds:     creds,
 		PidsLimit: o.pids,
+		Terminal:  o.tty,
+	}
+	if !o.stdin {
+		devNull, err := os.Open(os.DevNull)
+		if err != nil {
+			fmt.Fprintf(stderr, "sbx run: %v\n", err)
+			return exitInternal
+		}
+		defer devNull.Close()
+		cfg.Stdio[0] = int(devNull.Fd())
 	}
 	if o.strace {
 		cfg.Strace = stderr

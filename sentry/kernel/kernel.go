@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"sbx/fs/tty"
 	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/sentry/loader"
@@ -67,6 +68,8 @@ type Kernel struct {
 	sigMu sync.Mutex
 	// initTG is the first process (pid 1); guarded by sigMu.
 	initTG *ThreadGroup
+	// cttys are the controlling terminals by session id; guarded by sigMu.
+	cttys map[int]*tty.Terminal
 	// wg counts running task goroutines.
 	wg sync.WaitGroup
 
@@ -148,6 +151,9 @@ type ProcessOptions struct {
 	Creds Credentials
 	// Cwd is the initial working directory ("/" if empty).
 	Cwd string
+	// TTY, if set, is the controlling terminal of the first process's
+	// session, with its group in the foreground (`sbx run -t`).
+	TTY *tty.Terminal
 }
 
 // ErrLoad wraps errors that stop the program from being loaded at all.
@@ -176,6 +182,9 @@ func (k *Kernel) Run(o ProcessOptions) (ExitStatus, error) {
 		init = t
 		k.sigMu.Lock()
 		k.initTG = t.tg
+		if o.TTY != nil {
+			k.setCTTYLocked(t.tg.sid, o.TTY, t.tg.pgid)
+		}
 		k.sigMu.Unlock()
 		k.mu.Lock()
 		k.ntasks++

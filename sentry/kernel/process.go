@@ -353,6 +353,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 	}
 	tg.FDTable.RemoveAll()
 	tg.deleteAllTimers(true)
+	tg.releaseControllingTTY()
 	if t.k.Tracer != nil {
 		t.k.Tracer.Exit(t, tg.exit)
 	}
@@ -682,14 +683,10 @@ func (t *Task) execDone() {
 }
 
 // SignalForeground sends sig, from outside the sandbox, to the foreground
-// process group (init's).
+// process group: that of init's terminal, or init's own group.
 func (k *Kernel) SignalForeground(sig int) {
 	k.sigMu.Lock()
-	init := k.initTG
-	pgid := 0
-	if init != nil {
-		pgid = init.pgid
-	}
+	pgid := k.foregroundGroupLocked()
 	k.sigMu.Unlock()
 	if pgid == 0 {
 		return
