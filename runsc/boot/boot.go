@@ -29,13 +29,14 @@ import (
 	"sbx/fs/vfs"
 	"sbx/platform"
 	"sbx/platform/ptrace"
+	"sbx/platform/seccomp"
 	"sbx/sentry/kernel"
 	"sbx/sentry/memfile"
 	"sbx/syscalls"
 )
 
 // Platforms lists the platform names a sandbox may use.
-var Platforms = []string{"ptrace"}
+var Platforms = []string{"ptrace", "seccomp"}
 
 // Config is what the sandbox runs and how.
 type Config struct {
@@ -85,6 +86,8 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	switch c.Platform {
 	case "", "ptrace":
 		p, err = ptrace.New(mf.FD())
+	case "seccomp":
+		p, err = seccomp.New(mf.FD())
 	default:
 		return kernel.ExitStatus{}, fmt.Errorf("unknown platform %q (have: %v)", c.Platform, Platforms)
 	}

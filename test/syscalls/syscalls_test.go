@@ -8,7 +8,9 @@
 // static and as a static-pie executable, and every case of every build is run
 // first natively, to prove the test itself right, and then under sbx:
 //
-//	$SBX run --platform=ptrace -v <dir>:<dir> <binary> <case>
+//	$SBX run --platform=P -v <dir>:<dir> <binary> <case>
+//
+// for each platform P (ptrace and seccomp, or those in $SBX_PLATFORMS).
 //
 // SBX defaults to ../../bin/sbx (a relative SBX is taken from this directory);
 // when that binary is missing the test fails, it is never skipped.
@@ -209,8 +211,19 @@ func runCase(t *testing.T, sbx, bin, name string) {
 	// The build directory is on the host: bind it into the sandbox, whose
 	// /tmp is its own.
 	dir := filepath.Dir(bin)
-	sandboxed := run(t.Context(), runTimeout, sbx, "run", "--platform=ptrace", "-v", dir+":"+dir, bin, name)
-	if !sandboxed.ok() {
-		t.Fatalf("case %s passes natively but fails under sbx:\n%s", name, sandboxed)
+	for _, p := range platforms() {
+		sandboxed := run(t.Context(), runTimeout, sbx, "run", "--platform="+p, "-v", dir+":"+dir, bin, name)
+		if !sandboxed.ok() {
+			t.Errorf("case %s passes natively but fails under sbx on the %s platform:\n%s", name, p, sandboxed)
+		}
 	}
+}
+
+// platforms are the platforms every case runs on: $SBX_PLATFORMS
+// (space-separated), or all of them.
+func platforms() []string {
+	if p := strings.Fields(os.Getenv("SBX_PLATFORMS")); len(p) > 0 {
+		return p
+	}
+	return []string{"ptrace", "seccomp"}
 }

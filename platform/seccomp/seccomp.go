@@ -1,0 +1,825 @@
+// Package seccomp is the seccomp-trap platform: each application address
+// space is a stub process (a clone of the sentry that has unmapped everything
+// but our code page and a shared region), and application threads run in it
+// under a seccomp filter that lets through only syscalls made from our code
+// page. Every other syscall traps with SIGSYS into our handler, which runs
+// on the thread's signal stack inside the shared region: it posts the event
+// there, wakes the sentry with a futex and waits; the sentry reads and edits
+// the signal frame (registers, FP state) in place, and the handler returns
+// through rt_sigreturn into the registers the sentry left. Faults and the
+// interrupt signal travel the same way. No ptrace stop is on any path.
+//
+// Layout of a stub's region (one memfd per stub, mapped in the sentry and at
+// a fixed address in the stub, right below the code page): slots of slotSize
+// bytes, one per stub thread, each a control page followed by the thread's
+// signal stack. Slot 0 is the stub's main thread, which never runs
+// application code: it executes the host syscalls the sentry asks for
+// (mmap, munmap, clone of new threads). See stub.asm for the protocol.
+//
+// The region is writable by application code (it is in its address space):
+// nothing read from it is trusted; a thread that scribbles on its own slot
+// can only confuse its own process.
+//
+// This package must not import the sentry, fs or syscalls layers.
+package seccomp
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"sbx/platform"
+)
+
+const (
+	pageSize = 4096
+	// slotSize is one thread's slot: control page and signal stack. It
+	// must match SLOT in stub.asm.
+	slotSize = 0x10000
+	// maxSlots bounds the threads of one address space (slot 0 is the
+	// main thread's).
+	maxSlots = 512
+	// regionSize is the shared region of a stub.
+	regionSize = maxSlots * slotSize
+	// userTop is the x86-64 TASK_SIZE with 4-level page tables.
+	userTop = 0x7ffffffff000
+	// Offsets in the code page (stub.asm).
+	topOffset    = 0x800
+	regionOffset = 0x808
+)
+
+// Control page offsets (stub.asm).
+const (
+	cbState         = 0x00
+	cbSigno         = 0x08
+	cbInfo          = 0x10
+	cbUcontext      = 0x18
+	cbFSBase        = 0x20
+	cbSetFS         = 0x28
+	cbChildTID      = 0x30
+	cbSentryWaiting = 0x38
+	cbStubWaiting   = 0x3c
+	cbAltStack      = 0x40
+	cbRequest       = 0x80
+	cbNr            = 0x88
+	cbArgs          = 0x90
+	cbResult        = 0xc0
+	cbChildSlot     = 0xc8
+)
+
+// Thread states (cbState).
+const (
+	stateRunning = 0
+	stateEvent   = 1
+	stateResume  = 2
+	stateExit    = 3
+	stateRequest = 4
+)
+
+// interruptSignal makes a running stub thread come back to the sentry. The
+// stub has no children, so it never gets a SIGCHLD of its own.
+const interruptSignal = unix.SIGCHLD
+
+// spinTime is how long the sentry polls for an event before it sleeps on
+// the futex: a few syscalls' worth, so that a quick round trip never pays
+// for a futex sleep and wake-up (a host context switch, dear on a VM).
+const spinTime = 50 * time.Microsecond
+
+// Platform is the seccomp platform. memFD is the memory file's host FD.
+type Platform struct {
+	memFD      int
+	codeBase   uintptr
+	regionBase uintptr
+	filter     []bpf.RawInstruction
+	forks      chan forkRequest
+}
+
+var (
+	initOnce sync.Once
+	initErr  error
+	global   *Platform
+)
+
+// New returns the seccomp platform whose address spaces map from memFD.
+func New(memFD int) (*Platform, error) {
+	initOnce.Do(func() {
+		global, initErr = setup()
+	})
+	if initErr != nil {
+		return nil, initErr
+	}
+	p := *global
+	p.memFD = memFD
+	return &p, nil
+}
+
+// setup reserves the code page and region addresses in the sentry (so every
+// clone has them free at the same place), writes the code page and builds
+// the filter.
+func setup() (*Platform, error) {
+	var code uintptr
+	for top := uintptr(userTop) &^ (slotSize - 1); top > userTop-(1<<36); top -= slotSize {
+		base := top - slotSize // the code page sits at the start of a 64 KiB block
+		start := base - regionSize
+		ptr, err := unix.MmapPtr(-1, 0, unsafe.Add(nil, start), regionSize+pageSize,
+			unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE|unix.MAP_NORESERVE)
+		if err != nil {
+			continue
+		}
+		if uintptr(ptr) != start {
+			unix.MunmapPtr(ptr, regionSize+pageSize)
+			continue
+		}
+		code = base
+		break
+	}
+	if code == 0 {
+		return nil, errors.New("seccomp platform: no free address range for the stub")
+	}
+	if _, err := unix.MmapPtr(-1, 0, unsafe.Add(nil, code), pageSize, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED); err != nil {
+		return nil, fmt.Errorf("seccomp platform: mapping the code page: %w", err)
+	}
+	page := unsafe.Slice((*byte)(unsafe.Add(nil, code)), pageSize)
+	for i := range page {
+		page[i] = 0xcc
+	}
+	copy(page, stubCode)
+	*(*uint64)(unsafe.Pointer(&page[topOffset])) = userTop
+	*(*uint64)(unsafe.Pointer(&page[regionOffset])) = uint64(code - regionSize)
+	if err := unix.Mprotect(page, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		return nil, fmt.Errorf("seccomp platform: mprotect code page: %w", err)
+	}
+	filter, err := buildFilter(code)
+	if err != nil {
+		return nil, err
+	}
+	p := &Platform{codeBase: code, regionBase: code - regionSize, filter: filter, forks: make(chan forkRequest)}
+	go forker(p.forks)
+	return p, nil
+}
+
+// stubSyscalls are the host syscalls the code page makes; nothing else is
+// let through, even from the code page (an application that jumps there
+// gets its call trapped like any other).
+var stubSyscalls = []uint32{
+	unix.SYS_RT_SIGRETURN, unix.SYS_FUTEX, unix.SYS_ARCH_PRCTL, unix.SYS_MMAP, unix.SYS_MUNMAP,
+	unix.SYS_MPROTECT, unix.SYS_CLONE, unix.SYS_EXIT, unix.SYS_SIGALTSTACK,
+}
+
+const (
+	auditArchX8664 = 0xc000003e
+	retKillProcess = 0x80000000
+	retTrap        = 0x00030000
+	retAllow       = 0x7fff0000
+)
+
+// buildFilter makes the stub's seccomp program: x86-64 syscalls from the
+// code page in the stub's list are allowed, everything else traps (SIGSYS);
+// another architecture's syscall (int 0x80) kills the stub.
+func buildFilter(code uintptr) ([]bpf.RawInstruction, error) {
+	n := len(stubSyscalls)
+	// Indexes: the trap return is at trap, the allow return right after.
+	prog := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: 4, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: auditArchX8664, SkipTrue: 1},
+		bpf.RetConstant{Val: retKillProcess},
+		bpf.LoadAbsolute{Off: 12, Size: 4}, // instruction pointer, high half
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(uint64(code) >> 32), SkipFalse: uint8(4 + n)},
+		bpf.LoadAbsolute{Off: 8, Size: 4}, // low half
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code), SkipFalse: uint8(2 + n)},
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code) + pageSize, SkipTrue: uint8(1 + n)},
+		bpf.LoadAbsolute{Off: 0, Size: 4}, // syscall number
+	}
+	for i, nr := range stubSyscalls {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipTrue: uint8(n - i)})
+	}
+	prog = append(prog, bpf.RetConstant{Val: retTrap}, bpf.RetConstant{Val: retAllow})
+	return bpf.Assemble(prog)
+}
+
+// MaxUserAddress implements platform.Platform: the region and the code page
+// are ours.
+func (p *Platform) MaxUserAddress() uintptr { return p.regionBase }
+
+// NewContext implements platform.Platform.
+func (p *Platform) NewContext() (platform.Context, error) {
+	return &context{}, nil
+}
+
+// stub is a stub process: one application address space.
+type stub struct {
+	p        *Platform
+	pid      int
+	pidfd    int
+	regionFD int
+	// region is the sentry's mapping of the shared region.
+	region []byte
+
+	// ctlMu serializes requests to the main thread.
+	ctlMu sync.Mutex
+
+	mu sync.Mutex // guards threads, byTID, slotUsed, released and refs
+	// threads are the stub threads by the context they run for.
+	threads map[*context]*thread
+	// byTID are the same threads by the host thread id of the OS thread
+	// that last switched into them (task goroutines are locked to theirs).
+	byTID    map[int]*thread
+	slotUsed [maxSlots]bool
+	released bool
+	// refs counts the address space itself and every thread a context
+	// still holds; the region is unmapped when it drops to zero.
+	refs int
+	// dead is set once the stub process is known to be gone.
+	dead atomic.Bool
+}
+
+// thread is one stub thread.
+type thread struct {
+	s    *stub
+	slot int
+	tid  int
+	// cb is the thread's control page in the sentry's mapping.
+	cb []byte
+	// fsBase is the FS base the thread has, as far as the sentry knows.
+	fsBase   uint64
+	fsBaseOK bool
+}
+
+var errStubDied = errors.New("stub process died")
+
+// NewAddressSpace implements platform.Platform.
+func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
+	fd, err := unix.MemfdCreate("sbx-stub", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd for the stub region: %w", err)
+	}
+	if err := unix.Ftruncate(fd, regionSize); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("sizing the stub region: %w", err)
+	}
+	region, err := unix.Mmap(fd, 0, regionSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("mapping the stub region: %w", err)
+	}
+	c := &childSetup{
+		memFD: p.memFD, regionFD: fd, regionBase: p.regionBase, regionSize: regionSize,
+		entry: p.codeBase + off_stub_start, mask: ^stubSignalMask(),
+	}
+	for sig := 1; sig <= 64; sig++ {
+		c.actions[sig] = kernelSigaction{handler: 1 /* SIG_IGN */}
+	}
+	for _, sig := range handledSignals {
+		c.actions[sig] = kernelSigaction{
+			handler:  p.codeBase + off_handler,
+			flags:    saSiginfo | saOnstack | saRestorer,
+			restorer: p.codeBase + off_restorer,
+			mask:     ^uint64(0),
+		}
+	}
+	c.prog = unix.SockFprog{Len: uint16(len(p.filter)), Filter: (*unix.SockFilter)(unsafe.Pointer(&p.filter[0]))}
+	res := make(chan forkResult, 1)
+	p.forks <- forkRequest{setup: c, res: res}
+	r := <-res
+	if r.errno != 0 {
+		unix.Munmap(region)
+		unix.Close(fd)
+		return nil, fmt.Errorf("clone stub: %w", r.errno)
+	}
+	pidfd, err := unix.PidfdOpen(r.pid, 0)
+	if err != nil {
+		unix.Kill(r.pid, unix.SIGKILL)
+		reap(r.pid)
+		unix.Munmap(region)
+		unix.Close(fd)
+		return nil, fmt.Errorf("pidfd_open: %w", err)
+	}
+	s := &stub{p: p, pid: r.pid, pidfd: pidfd, regionFD: fd, region: region, threads: make(map[*context]*thread), byTID: make(map[int]*thread), refs: 1}
+	s.slotUsed[0] = true
+	return s, nil
+}
+
+// handledSignals reach the handler; every other signal is ignored by the
+// stub (and blocked).
+var handledSignals = []unix.Signal{unix.SIGSYS, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, interruptSignal}
+
+func stubSignalMask() uint64 {
+	var m uint64
+	for _, s := range handledSignals {
+		m |= 1 << (uint(s) - 1)
+	}
+	return m
+}
+
+func reap(pid int) {
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != unix.EINTR {
+			return
+		}
+	}
+}
+
+// word returns the uint32 at off of b, for atomic access.
+func word(b []byte, off int) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
+
+func quad(b []byte, off int) *uint64 { return (*uint64)(unsafe.Pointer(&b[off])) }
+
+func futexWake(w *uint32) {
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), 1 /* FUTEX_WAKE */, 1, 0, 0, 0)
+}
+
+// futexWait sleeps while *w == val, at most d.
+func futexWait(w *uint32, val uint32, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), 0 /* FUTEX_WAIT */, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
+
+// alive reports whether the stub process still runs.
+func (s *stub) alive() bool {
+	if s.dead.Load() {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(s.pidfd), Events: unix.POLLIN}}
+	if n, _ := unix.Poll(fds, 0); n > 0 {
+		s.dead.Store(true)
+		return false
+	}
+	return true
+}
+
+// waitControl waits until the control thread's request word is 2; that
+// thread never spins, so this waits on the futex at once.
+func (s *stub) waitControl(w *uint32) error {
+	for {
+		v := atomic.LoadUint32(w)
+		if v == 2 {
+			return nil
+		}
+		futexWait(w, v, 50*time.Millisecond)
+		if atomic.LoadUint32(w) == 2 {
+			return nil
+		}
+		if !s.alive() {
+			return errStubDied
+		}
+	}
+}
+
+// waitEvent waits until the thread posts an event: polling for spinTime,
+// then sleeping on the state word after saying so in the control page (the
+// stub's store of the state and its look at that flag are ordered by a
+// locked instruction, as the sentry's are by atomic stores, so a wake-up
+// cannot be lost).
+func (t *thread) waitEvent() error {
+	st := word(t.cb, cbState)
+	if atomic.LoadUint32(st) == stateEvent {
+		return nil
+	}
+	deadline := time.Now().Add(spinTime)
+	for i := 0; ; i++ {
+		if atomic.LoadUint32(st) == stateEvent {
+			return nil
+		}
+		if i%64 == 63 && time.Now().After(deadline) {
+			break
+		}
+		spinPause()
+	}
+	waiting := word(t.cb, cbSentryWaiting)
+	for {
+		atomic.StoreUint32(waiting, 1)
+		v := atomic.LoadUint32(st)
+		if v != stateEvent {
+			futexWait(st, v, 50*time.Millisecond)
+		}
+		atomic.StoreUint32(waiting, 0)
+		if atomic.LoadUint32(st) == stateEvent {
+			return nil
+		}
+		if !t.s.alive() {
+			return errStubDied
+		}
+	}
+}
+
+// post hands the parked thread a new state (resume, request, exit).
+func (t *thread) post(state uint32) {
+	st := word(t.cb, cbState)
+	atomic.StoreUint32(st, state)
+	if atomic.LoadUint32(word(t.cb, cbStubWaiting)) != 0 {
+		futexWake(st)
+	}
+}
+
+// threadRequest makes a parked thread execute one host syscall.
+func (t *thread) request(nr uintptr, args ...uintptr) (uintptr, error) {
+	*quad(t.cb, cbNr) = uint64(nr)
+	for i := 0; i < 6; i++ {
+		var a uintptr
+		if i < len(args) {
+			a = args[i]
+		}
+		*quad(t.cb, cbArgs+8*i) = uint64(a)
+	}
+	t.post(stateRequest)
+	if err := t.waitEvent(); err != nil {
+		return 0, err
+	}
+	return result(*quad(t.cb, cbResult))
+}
+
+func result(r uint64) (uintptr, error) {
+	if e := int64(r); e < 0 && e > -4096 {
+		return 0, unix.Errno(-e)
+	}
+	return uintptr(r), nil
+}
+
+// syscall makes a host syscall in the stub: by the caller's own parked
+// thread when the calling OS thread is a task's that is in the sentry for
+// this address space, else by the main thread.
+func (s *stub) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
+	s.mu.Lock()
+	t := s.byTID[unix.Gettid()]
+	s.mu.Unlock()
+	if t != nil && atomic.LoadUint32(word(t.cb, cbState)) == stateEvent {
+		return t.request(nr, args...)
+	}
+	return s.request(nr, 0, args...)
+}
+
+// request makes the main thread execute one host syscall.
+func (s *stub) request(nr uintptr, childSlot uintptr, args ...uintptr) (uintptr, error) {
+	s.ctlMu.Lock()
+	defer s.ctlMu.Unlock()
+	cb := s.region[:pageSize]
+	*quad(cb, cbNr) = uint64(nr)
+	for i := 0; i < 6; i++ {
+		var a uintptr
+		if i < len(args) {
+			a = args[i]
+		}
+		*quad(cb, cbArgs+8*i) = uint64(a)
+	}
+	*quad(cb, cbChildSlot) = uint64(childSlot)
+	req := word(cb, cbRequest)
+	atomic.StoreUint32(req, 1)
+	futexWake(req)
+	if err := s.waitControl(req); err != nil {
+		return 0, err
+	}
+	r := *quad(cb, cbResult)
+	atomic.StoreUint32(req, 0)
+	return result(r)
+}
+
+// MapFile implements platform.AddressSpace.
+func (s *stub) MapFile(addr, length uintptr, off int64, access platform.Access) error {
+	_, err := s.syscall(unix.SYS_MMAP, addr, length, uintptr(access.Prot()),
+		unix.MAP_SHARED|unix.MAP_FIXED, uintptr(s.p.memFD), uintptr(off))
+	return err
+}
+
+// Unmap implements platform.AddressSpace.
+func (s *stub) Unmap(addr, length uintptr) error {
+	_, err := s.syscall(unix.SYS_MUNMAP, addr, length)
+	return err
+}
+
+// Release implements platform.AddressSpace: the stub process is killed and
+// reaped; the region goes when no context holds a thread of it.
+func (s *stub) Release() {
+	s.mu.Lock()
+	if s.released {
+		s.mu.Unlock()
+		return
+	}
+	s.released = true
+	s.mu.Unlock()
+	s.dead.Store(true)
+	unix.Kill(s.pid, unix.SIGKILL)
+	go func() {
+		reap(s.pid)
+		unix.Close(s.pidfd)
+	}()
+	s.decRef()
+}
+
+func (s *stub) decRef() {
+	s.mu.Lock()
+	s.refs--
+	last := s.refs == 0
+	s.mu.Unlock()
+	if last {
+		unix.Munmap(s.region)
+		unix.Close(s.regionFD)
+	}
+}
+
+// newThread clones a stub thread into a free slot and waits for it to
+// report.
+func (s *stub) newThread() (*thread, error) {
+	s.mu.Lock()
+	slot := -1
+	for i := 1; i < maxSlots; i++ {
+		cb := s.region[i*slotSize : i*slotSize+pageSize]
+		if !s.slotUsed[i] && atomic.LoadUint32(word(cb, cbChildTID)) == 0 {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 || s.released {
+		s.mu.Unlock()
+		if slot < 0 {
+			return nil, fmt.Errorf("stub: all %d thread slots in use", maxSlots-1)
+		}
+		return nil, errStubDied
+	}
+	s.slotUsed[slot] = true
+	s.refs++
+	s.mu.Unlock()
+	t := &thread{s: s, slot: slot, cb: s.region[slot*slotSize : slot*slotSize+pageSize]}
+	stubSlot := s.p.regionBase + uintptr(slot*slotSize)
+	// stack_t {ss_sp, ss_flags, ss_size} for the thread's sigaltstack.
+	*quad(t.cb, cbAltStack) = uint64(stubSlot + pageSize)
+	*quad(t.cb, cbAltStack+8) = 0
+	*quad(t.cb, cbAltStack+16) = slotSize - pageSize
+	atomic.StoreUint32(word(t.cb, cbState), stateRunning)
+	*word(t.cb, cbSetFS) = 0
+	atomic.StoreUint32(word(t.cb, cbChildTID), 1)
+	const flags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+		unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_CHILD_CLEARTID
+	tid, err := s.request(unix.SYS_CLONE, stubSlot, flags, 0, 0, stubSlot+cbChildTID, 0)
+	if err != nil {
+		atomic.StoreUint32(word(t.cb, cbChildTID), 0)
+		s.putSlot(t)
+		return nil, fmt.Errorf("cloning a stub thread: %w", err)
+	}
+	t.tid = int(tid)
+	// The new thread traps at once (int3) and waits in the handler.
+	if err := t.waitEvent(); err != nil {
+		s.putSlot(t)
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *stub) putSlot(t *thread) {
+	s.mu.Lock()
+	s.slotUsed[t.slot] = false
+	s.mu.Unlock()
+	s.decRef()
+}
+
+// ucontext returns the sentry's view of the frame the parked thread posted,
+// checked to lie in the thread's signal stack; nil when it does not.
+func (t *thread) frame() (info, uc []byte) {
+	lo := t.s.p.regionBase + uintptr(t.slot*slotSize+pageSize)
+	hi := t.s.p.regionBase + uintptr((t.slot+1)*slotSize)
+	in := func(addr uint64, n uintptr) []byte {
+		a := uintptr(addr)
+		if a < lo || a+n > hi || a+n < a {
+			return nil
+		}
+		off := a - t.s.p.regionBase
+		return t.s.region[off : off+n]
+	}
+	return in(*quad(t.cb, cbInfo), 128), in(*quad(t.cb, cbUcontext), ucontextSize)
+}
+
+// fpstate returns the XSAVE area of the parked thread's frame.
+func (t *thread) fpstate(uc []byte) []byte {
+	addr := uintptr(*quad(uc, ucMcontext+mcFPState))
+	lo := t.s.p.regionBase + uintptr(t.slot*slotSize+pageSize)
+	hi := t.s.p.regionBase + uintptr((t.slot+1)*slotSize)
+	if addr < lo || addr+fxsaveSize > hi {
+		return nil
+	}
+	off := addr - t.s.p.regionBase
+	size := uintptr(fxsaveSize)
+	fp := t.s.region[off:]
+	if *word(fp, swBytesOffset) == fpXstateMagic1 {
+		if xs := uintptr(*word(fp, swBytesOffset+16)); xs >= fxsaveSize && addr+xs <= hi {
+			size = xs
+		}
+	}
+	return fp[:size]
+}
+
+// context is one execution context: the application thread of one task,
+// running in the stub thread it has in each address space it enters.
+type context struct {
+	mu sync.Mutex // guards running, interrupted, last, owned and pendingFP
+	// running is the thread being switched into, nil between Switches.
+	running     *thread
+	interrupted bool
+	last        *thread
+	// owned are the stub threads made for this context.
+	owned []*thread
+	// pendingFP is FP state to load at the next Switch (set before the
+	// context first ran).
+	pendingFP []byte
+}
+
+// threadIn returns the context's thread in s, making it on first use.
+func (c *context) threadIn(s *stub) (*thread, error) {
+	s.mu.Lock()
+	t := s.threads[c]
+	s.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	t, err := s.newThread()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.threads[c] = t
+	s.mu.Unlock()
+	c.mu.Lock()
+	c.owned = append(c.owned, t)
+	c.mu.Unlock()
+	return t, nil
+}
+
+// Interrupt implements platform.Context.
+func (c *context) Interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running != nil {
+		unix.Tgkill(c.running.s.pid, c.running.tid, interruptSignal)
+		return
+	}
+	c.interrupted = true
+}
+
+// Release implements platform.Context: the context's stub threads exit.
+func (c *context) Release() {
+	c.mu.Lock()
+	owned := c.owned
+	c.owned = nil
+	c.last = nil
+	c.mu.Unlock()
+	for _, t := range owned {
+		s := t.s
+		s.mu.Lock()
+		if s.threads[c] == t {
+			delete(s.threads, c)
+		}
+		for tid, x := range s.byTID {
+			if x == t {
+				delete(s.byTID, tid)
+			}
+		}
+		s.slotUsed[t.slot] = false
+		s.mu.Unlock()
+		if !s.dead.Load() {
+			t.post(stateExit)
+			futexWake(word(t.cb, cbState))
+		}
+		s.decRef()
+	}
+}
+
+// CPUTime implements platform.Context: the CPU clock of the stub process
+// the context last ran in (a thread's clock can only be read by its own
+// process; the stub's threads other than this one's use almost none).
+func (c *context) CPUTime() time.Duration {
+	c.mu.Lock()
+	t := c.last
+	c.mu.Unlock()
+	if t == nil {
+		return 0
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(^t.s.pid<<3|2), &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// Switch implements platform.Context.
+func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (platform.Event, error) {
+	s := as.(*stub)
+	t, err := c.threadIn(s)
+	if err != nil {
+		return platform.Event{}, err
+	}
+	c.mu.Lock()
+	if c.interrupted {
+		c.interrupted = false
+		c.mu.Unlock()
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	}
+	c.running = t
+	c.last = t
+	fp := c.pendingFP
+	s.mu.Lock()
+	s.byTID[unix.Gettid()] = t
+	s.mu.Unlock()
+	c.pendingFP = nil
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.running = nil
+		c.mu.Unlock()
+	}()
+
+	_, uc := t.frame()
+	if uc == nil {
+		return platform.Event{}, fmt.Errorf("%w: stub thread %d posted a frame outside its stack", errStubDied, t.tid)
+	}
+	if fp != nil {
+		copyFP(t.fpstate(uc), fp)
+	}
+	storeRegs(uc, regs)
+	if !t.fsBaseOK || t.fsBase != regs.Fs_base {
+		*quad(t.cb, cbFSBase) = regs.Fs_base
+		*word(t.cb, cbSetFS) = 1
+		t.fsBase, t.fsBaseOK = regs.Fs_base, true
+	}
+	t.post(stateResume)
+	if err := t.waitEvent(); err != nil {
+		return platform.Event{}, err
+	}
+	info, uc := t.frame()
+	if uc == nil || info == nil {
+		return platform.Event{}, fmt.Errorf("%w: stub thread %d posted a frame outside its stack", errStubDied, t.tid)
+	}
+	loadRegs(uc, regs)
+	signo := int(*word(t.cb, cbSigno))
+	code := int(int32(*word(info, 8)))
+	addr := uintptr(*quad(info, 16))
+	regs.Orig_rax = ^uint64(0)
+	switch {
+	case signo == int(unix.SIGSYS) && code == sysSeccomp:
+		nr := uint64(int32(*word(info, 24)))
+		if *word(info, 28) != auditArchX8664 {
+			nr = ^uint64(0) // not an x86-64 syscall: ENOSYS
+		}
+		regs.Orig_rax = nr
+		regs.Rax = ^uint64(unix.ENOSYS) + 1
+		return platform.Event{Kind: platform.EventSyscall}, nil
+	case signo == int(interruptSignal):
+		return platform.Event{Kind: platform.EventInterrupted}, nil
+	case (signo == int(unix.SIGSEGV) || signo == int(unix.SIGBUS)) && code > 0 && code != 0x80:
+		return platform.Event{Kind: platform.EventFault, Signo: signo, Code: code, Addr: addr}, nil
+	}
+	return platform.Event{Kind: platform.EventSignal, Signo: signo, Code: code, Addr: addr}, nil
+}
+
+// sysSeccomp is SIGSYS's si_code for a seccomp trap.
+const sysSeccomp = 1
+
+// FPState implements platform.Context: the XSAVE area of the frame the
+// thread is parked on.
+func (c *context) FPState() ([]byte, error) {
+	c.mu.Lock()
+	t := c.last
+	pending := c.pendingFP
+	c.mu.Unlock()
+	if t == nil {
+		if pending != nil {
+			return append([]byte(nil), pending...), nil
+		}
+		return initialFPState(), nil
+	}
+	_, uc := t.frame()
+	if uc == nil {
+		return nil, errStubDied
+	}
+	fp := t.fpstate(uc)
+	if fp == nil {
+		return nil, errStubDied
+	}
+	return append([]byte(nil), fp...), nil
+}
+
+// SetFPState implements platform.Context.
+func (c *context) SetFPState(state []byte) error {
+	if len(state) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	t := c.last
+	if t == nil {
+		c.pendingFP = append([]byte(nil), state...)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	_, uc := t.frame()
+	if uc == nil {
+		return errStubDied
+	}
+	copyFP(t.fpstate(uc), state)
+	return nil
+}
