@@ -26,6 +26,8 @@ package seccomp
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,7 +91,11 @@ const interruptSignal = unix.SIGCHLD
 // spinTime is how long the sentry polls for an event before it sleeps on
 // the futex: a few syscalls' worth, so that a quick round trip never pays
 // for a futex sleep and wake-up (a host context switch, dear on a VM).
-const spinTime = 50 * time.Microsecond
+var spinTime = envDuration("SBX_SECCOMP_SPIN_SENTRY", 50*time.Microsecond)
+
+// stubSpin is how many times a parked stub thread looks at its state word
+// before it sleeps on the futex.
+var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 300)
 
 // Platform is the seccomp platform. memFD is the memory file's host FD.
 type Platform struct {
@@ -153,6 +159,7 @@ func setup() (*Platform, error) {
 	copy(page, stubCode)
 	*(*uint64)(unsafe.Pointer(&page[topOffset])) = userTop
 	*(*uint64)(unsafe.Pointer(&page[regionOffset])) = uint64(code - regionSize)
+	*(*uint32)(unsafe.Pointer(&page[off_spin_count])) = uint32(stubSpin)
 	if err := unix.Mprotect(page, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		return nil, fmt.Errorf("seccomp platform: mprotect code page: %w", err)
 	}
@@ -822,4 +829,18 @@ func (c *context) SetFPState(state []byte) error {
 	}
 	copyFP(t.fpstate(uc), state)
 	return nil
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
 }

@@ -4,7 +4,7 @@
 #
 # Page layout: code from offset 0; the quad at 0x800 is the top of the user
 # address space, the quad at 0x808 the base of the shared region (which ends
-# where this page starts). Every thread's slot in the region is SLOT bytes,
+# where this page starts), the long at 0x810 the handler's spin count. Every thread's slot in the region is SLOT bytes,
 # SLOT-aligned: a 4 KiB control page, then the thread's signal stack.
 #
 # Control page (offsets must match seccomp.go):
@@ -23,7 +23,6 @@
 	.intel_syntax noprefix
 	.text
 	.set SLOT, 0x10000
-	.set SPIN, 20000
 	.set SYS_munmap, 11
 	.set SYS_rt_sigreturn, 15
 	.set SYS_clone, 56
@@ -121,7 +120,7 @@ post:
 	mov eax, SYS_futex
 	syscall
 wait_resume:
-	mov ecx, SPIN
+	mov ecx, dword ptr [rip + spin_count_local]
 spin:
 	mov eax, [r12]
 	cmp eax, 1
@@ -179,3 +178,11 @@ restorer:
 
 	.globl stub_end
 stub_end:
+
+	# How many times the handler looks at the state word before it
+	# sleeps; the sentry sets it when it writes the page.
+	.org 0x810
+	.globl spin_count
+spin_count:
+spin_count_local:
+	.long 300

@@ -34,7 +34,7 @@ const (
 	exitCannotExec  = 126 // the program is not executable
 	exitNotFound    = 127 // the program does not exist
 	versionString   = "sbx version 0.1.0 (ptrace platform)"
-	defaultPlatform = "ptrace"
+	defaultPlatform = "seccomp"
 )
 
 // Main runs the command line and returns the process exit status.
