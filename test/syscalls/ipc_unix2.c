@@ -4,24 +4,26 @@
  * ipc_unix2.c - more Unix domain sockets, for what ipc_unix.c leaves out:
  * autobind, SOCK_SEQPACKET through listen/accept, MSG_TRUNC and FIONREAD,
  * SIGPIPE with and without MSG_NOSIGNAL, a full send buffer (EAGAIN and
- * POLLOUT), the datagram receive queue limit, poll readiness through a
- * connection's life, shutdown of each kind, ECONNRESET for unread data,
+ * POLLOUT; a smaller SO_SNDBUF fills sooner), the datagram receive queue
+ * limit, poll and epoll readiness through a connection's life (EPOLLET,
+ * EPOLLRDHUP), shutdown of each kind, ECONNRESET for unread data,
  * blocking calls cut by signals (EINTR, or restarted with SA_RESTART),
  * MSG_WAITALL, MSG_CTRUNC, write permission for connect, the listen backlog,
  * datagram EPERM, sendmmsg/recvmmsg and the errors of unconnected sockets.
  *
  * Follows unix(7) ("Address format": autobind, abstract names; "Socket
  * options"; "Ancillary messages": MSG_CTRUNC; "ERRORS": EACCES through write
- * permission, ECONNREFUSED, EPERM; "BUGS"), socket(2) (ESOCKTNOSUPPORT),
- * listen(2) (backlog; EOPNOTSUPP), connect(2) (EAGAIN "insufficient entries
- * in the routing cache" is how a full backlog reads for Unix sockets),
- * shutdown(2), send(2) (EPIPE, "also get a SIGPIPE signal unless
- * MSG_NOSIGNAL is set" for stream sockets; EISCONN, EOPNOTSUPP), recv(2)
- * (MSG_WAITALL, MSG_TRUNC; "value 0 ... orderly shutdown"), poll(2) (POLLIN,
- * POLLOUT, POLLHUP, POLLRDHUP), signal(7) ("Interruption of system calls and
- * library functions by signal handlers": recv, send, accept, connect restart
- * with SA_RESTART), sendmmsg(2), recvmmsg(2), socket(7) (SO_ERROR,
- * SO_ACCEPTCONN, ENOPROTOOPT) and fstat(2) on a socket (S_IFSOCK).
+ * permission, ECONNREFUSED, EPERM), socket(2) (ESOCKTNOSUPPORT), listen(2)
+ * (backlog; EOPNOTSUPP), connect(2) (EAGAIN "insufficient entries in the
+ * routing cache" is how a full backlog reads for Unix sockets), shutdown(2),
+ * send(2) (EPIPE, "also get a SIGPIPE signal unless MSG_NOSIGNAL is set" for
+ * stream sockets; EISCONN, EOPNOTSUPP), recv(2) (MSG_WAITALL, MSG_TRUNC;
+ * "value 0 ... orderly shutdown"), poll(2) (POLLIN, POLLOUT, POLLHUP,
+ * POLLRDHUP), epoll(7) (edge-triggered), signal(7) ("Interruption of system
+ * calls and library functions by signal handlers": recv, send, accept,
+ * connect restart with SA_RESTART), sendmmsg(2), recvmmsg(2), socket(7)
+ * (SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF, ENOPROTOOPT) and fstat(2) on a socket
+ * (S_IFSOCK).
  *
  * The go:build line above only keeps the go tool from taking this file for
  * cgo source; gcc builds it as usual (see syscalls_test.go).
@@ -32,6 +34,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -195,22 +198,28 @@ TEST(sigpipe_on_stream_write_after_peer_close) {
   signal(SIGPIPE, SIG_DFL);
 }
 
+/* write 4 KiB pieces to a non-blocking socket until EAGAIN; the total */
+static long fill(int fd) {
+  static char chunk[4096];
+  long total = 0;
+  for (;;) {
+    long r = write(fd, chunk, sizeof chunk);
+    if (r < 0) {
+      CHECK_EQ(errno, EAGAIN);
+      return total;
+    }
+    total += r;
+    if (total > (64L << 20)) FAILF("the buffer never filled");
+  }
+}
+
 TEST(full_send_buffer_eagain_and_pollout) {
   int sv[2];
   xsocketpair(SOCK_STREAM, sv);
   CHECK_OK(fcntl(sv[0], F_SETFL, O_NONBLOCK));
   CHECK(revents(sv[0], POLLOUT) & POLLOUT);
   static char chunk[4096];
-  long total = 0;
-  for (;;) {
-    long r = write(sv[0], chunk, sizeof chunk);
-    if (r < 0) {
-      CHECK_EQ(errno, EAGAIN);
-      break;
-    }
-    total += r;
-    if (total > (64L << 20)) FAILF("the buffer never filled");
-  }
+  long total = fill(sv[0]);
   CHECK(total > 0);
   CHECK_EQ(revents(sv[0], POLLOUT) & POLLOUT, 0);
   CHECK(revents(sv[1], POLLIN) & POLLIN);
@@ -225,6 +234,15 @@ TEST(full_send_buffer_eagain_and_pollout) {
   CHECK_EQ(drained, total);
   CHECK(revents(sv[0], POLLOUT) & POLLOUT);
   CHECK_EQ(write(sv[0], chunk, 10), 10);
+  /* a smaller SO_SNDBUF fills sooner */
+  int tv[2];
+  xsocketpair(SOCK_STREAM, tv);
+  CHECK_OK(fcntl(tv[0], F_SETFL, O_NONBLOCK));
+  int small = 16384;
+  CHECK_OK(setsockopt(tv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small));
+  long less = fill(tv[0]);
+  CHECK(less > 0);
+  CHECK(less < total);
 }
 
 TEST(dgram_receiver_queue_limit) {
@@ -285,6 +303,43 @@ TEST(poll_through_a_connection) {
   char c;
   CHECK_EQ(read(acc, &c, 1), 1);
   CHECK_EQ(read(acc, &c, 1), 0);
+}
+
+static int epoll_events(int ep, uint32_t *ev) {
+  struct epoll_event e[4];
+  int n = epoll_wait(ep, e, 4, 0);
+  if (n < 0) FAILF("epoll_wait: %s", strerror(errno));
+  *ev = n > 0 ? e[0].events : 0;
+  return n;
+}
+
+TEST(epoll_socket_events) {
+  int sv[2];
+  xsocketpair(SOCK_STREAM, sv);
+  int lt = epoll_create1(EPOLL_CLOEXEC), et = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = sv[1]};
+  CHECK_OK(epoll_ctl(lt, EPOLL_CTL_ADD, sv[1], &e));
+  e.events |= EPOLLET;
+  CHECK_OK(epoll_ctl(et, EPOLL_CTL_ADD, sv[1], &e));
+  uint32_t ev;
+  CHECK_EQ(epoll_events(lt, &ev), 0);
+  CHECK_EQ(write(sv[0], "a", 1), 1);
+  CHECK_EQ(epoll_events(lt, &ev), 1);
+  CHECK_EQ(ev, EPOLLIN);
+  CHECK_EQ(epoll_events(et, &ev), 1);
+  /* level-triggered reports again, edge-triggered waits for new data */
+  CHECK_EQ(epoll_events(lt, &ev), 1);
+  CHECK_EQ(epoll_events(et, &ev), 0);
+  CHECK_EQ(write(sv[0], "b", 1), 1);
+  CHECK_EQ(epoll_events(et, &ev), 1);
+  char buf[4];
+  CHECK_EQ(read(sv[1], buf, sizeof buf), 2);
+  CHECK_EQ(epoll_events(lt, &ev), 0);
+  /* the peer's shutdown(SHUT_WR) */
+  CHECK_OK(shutdown(sv[0], SHUT_WR));
+  CHECK_EQ(epoll_events(lt, &ev), 1);
+  CHECK_EQ(ev, EPOLLIN | EPOLLRDHUP);
+  CHECK_EQ(epoll_events(et, &ev), 1);
 }
 
 TEST(shutdown_kinds) {
