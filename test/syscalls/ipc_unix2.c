@@ -398,21 +398,28 @@ TEST(close_with_unread_data_resets_peer) {
 
 static void on_usr1(int sig) { (void)sig; }
 
-/* a child that interrupts its parent with SIGUSR1 once it blocks, then
- * optionally sends one byte on sock */
-static pid_t interrupter(int sock, int then_send) {
+/* interrupter: a child that sends its parent SIGUSR1 every 20 ms. Without
+ * then_send it goes on until the parent closes done[1] (so a signal that
+ * comes before the parent blocks cannot leave it blocked forever); with
+ * then_send it sends five and then one byte on sock. */
+static pid_t interrupter(int sock, int then_send, int done[2]) {
   pid_t parent = getpid();
   pid_t pid = xfork();
   if (pid == 0) {
     child_guard(20);
-    wait_blocked(parent, 50);
-    CHILD_CHECK(kill(parent, SIGUSR1) == 0);
-    if (then_send) {
-      sleep_ms(50);
-      CHILD_CHECK(write(sock, "z", 1) == 1);
+    close(done[1]);
+    wait_blocked(parent, 20);
+    for (int i = 0; i < (then_send ? 5 : 500); i++) {
+      CHILD_CHECK(kill(parent, SIGUSR1) == 0);
+      struct pollfd p = {done[0], POLLIN, 0};
+      int r = poll(&p, 1, 20);
+      if (r > 0 && !then_send) break;
+      if (r > 0) sleep_ms(20);
     }
+    if (then_send) CHILD_CHECK(write(sock, "z", 1) == 1);
     _exit(0);
   }
+  close(done[0]);
   return pid;
 }
 
@@ -420,20 +427,28 @@ TEST(blocking_calls_interrupted_by_signals) {
   int sv[2];
   xsocketpair(SOCK_STREAM, sv);
   char c;
+  int done[2];
   /* without SA_RESTART: EINTR */
   on_signal(SIGUSR1, on_usr1, 0);
-  pid_t pid = interrupter(sv[1], 0);
+  xpipe(done);
+  pid_t pid = interrupter(sv[1], 0, done);
   CHECK_ERRNO(recv(sv[0], &c, 1, 0), EINTR);
+  close(done[1]);
   expect_exit(pid, 0);
   struct sockaddr_un a;
   socklen_t alen;
   int srv = listener(SOCK_STREAM, "intr", &a, &alen, 1);
-  pid = interrupter(sv[1], 0);
+  xpipe(done);
+  pid = interrupter(sv[1], 0, done);
   CHECK_ERRNO(accept(srv, NULL, NULL), EINTR);
+  close(done[1]);
   expect_exit(pid, 0);
-  /* with SA_RESTART the call goes on and gets what comes later */
+  /* with SA_RESTART the call goes on through the signals and gets what
+   * comes after them */
   on_signal(SIGUSR1, on_usr1, SA_RESTART);
-  pid = interrupter(sv[1], 1);
+  xpipe(done);
+  close(done[1]);
+  pid = interrupter(sv[1], 1, done);
   CHECK_EQ(recv(sv[0], &c, 1, 0), 1);
   CHECK_EQ(c, 'z');
   expect_exit(pid, 0);
