@@ -1052,10 +1052,9 @@ type RecvResult struct {
 	N int
 	// MsgFlags are the msg_flags bits (MSG_TRUNC).
 	MsgFlags int
-	// From is the sender's address (empty when it had none); HasFrom says
-	// a message was read at all.
-	From    Address
-	HasFrom bool
+	// From is the sender's address (empty when it had none or nothing was
+	// read).
+	From Address
 	// FDs are the descriptions received; the caller owns a reference to
 	// each and installs or releases them.
 	FDs []*vfs.FileDescription
@@ -1148,7 +1147,6 @@ func (s *Socket) recvStream(bufs [][]byte, flags int) (RecvResult, error) {
 		}
 		if !readAny {
 			res.From = m.from
-			res.HasFrom = true
 			readAny = true
 		}
 		n := scatter(&bufs, m.data[m.off:])
@@ -1183,14 +1181,16 @@ func (s *Socket) recvStream(bufs [][]byte, flags int) (RecvResult, error) {
 		}
 	}
 	if s.passcred {
+		// Data sent without credentials reads as nobody's; no data
+		// at all as zeros (scm_recv of an empty cookie).
+		var c Creds
 		switch {
 		case cur != nil:
-			res.Creds = cur
+			c = *cur
 		case readAny:
-			res.Creds = &nobody
-		default:
-			res.Creds = &Creds{}
+			c = nobody
 		}
+		res.Creds = &c
 	}
 	res.N = copied
 	if copied > 0 {
@@ -1241,14 +1241,12 @@ func (s *Socket) recvDgram(bufs [][]byte, flags int) (RecvResult, error) {
 		res.N = len(m.data)
 	}
 	res.From = m.from
-	res.HasFrom = true
 	if s.passcred {
+		c := nobody
 		if m.creds != nil {
-			cr := *m.creds
-			res.Creds = &cr
-		} else {
-			res.Creds = &nobody
+			c = *m.creds
 		}
+		res.Creds = &c
 	}
 	if flags&linux.MSG_PEEK != 0 {
 		res.FDs = incRefs(m.fds)
