@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 //	b  input buffer; the next argument is its length
 //	B  output buffer; its length is the result (shown after the call)
 //	S  signal number           o  octal
+//	A  address family          T  socket type and flags
+//	a  input socket address; the next argument is its length
 //
 // Result formats: 'd' decimal, 'x' hexadecimal, '?' no result (exit).
 const straceStringMax = 32
@@ -80,6 +83,16 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 			}
 		case 'o':
 			fmt.Fprintf(&b, "%#o", v)
+		case 'A':
+			b.WriteString(familyName(int(int32(v))))
+		case 'T':
+			b.WriteString(socketTypeName(int(int32(v))))
+		case 'a':
+			n := 0
+			if i+1 < len(a) {
+				n = int(int32(a[i+1]))
+			}
+			b.WriteString(formatSockaddr(t, v, n))
 		default:
 			fmt.Fprintf(&b, "%#x", v)
 		}
@@ -214,4 +227,76 @@ func (tbl *Table) Exit(t *kernel.Task, st kernel.ExitStatus) {
 		return
 	}
 	fmt.Fprintf(tbl.strace, "[pid %d] +++ exited with %d +++\n", t.TID(), st.Code)
+}
+
+// familyName names an address family as strace does ("AF_UNIX").
+func familyName(f int) string {
+	switch f {
+	case unix.AF_UNSPEC:
+		return "AF_UNSPEC"
+	case unix.AF_UNIX:
+		return "AF_UNIX"
+	case unix.AF_INET:
+		return "AF_INET"
+	case unix.AF_INET6:
+		return "AF_INET6"
+	case unix.AF_NETLINK:
+		return "AF_NETLINK"
+	case unix.AF_PACKET:
+		return "AF_PACKET"
+	}
+	return strconv.Itoa(f)
+}
+
+// socketTypeName renders socket(2)'s type argument
+// ("SOCK_STREAM|SOCK_CLOEXEC").
+func socketTypeName(v int) string {
+	names := map[int]string{
+		unix.SOCK_STREAM: "SOCK_STREAM", unix.SOCK_DGRAM: "SOCK_DGRAM", unix.SOCK_RAW: "SOCK_RAW",
+		unix.SOCK_RDM: "SOCK_RDM", unix.SOCK_SEQPACKET: "SOCK_SEQPACKET", unix.SOCK_PACKET: "SOCK_PACKET",
+	}
+	s, ok := names[v&0xf]
+	if !ok {
+		s = strconv.Itoa(v & 0xf)
+	}
+	if v&unix.SOCK_NONBLOCK != 0 {
+		s += "|SOCK_NONBLOCK"
+	}
+	if v&unix.SOCK_CLOEXEC != 0 {
+		s += "|SOCK_CLOEXEC"
+	}
+	if rest := v &^ (0xf | unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC); rest != 0 {
+		s += fmt.Sprintf("|%#x", rest)
+	}
+	return s
+}
+
+// formatSockaddr renders a socket address of length n as strace does:
+// {sa_family=AF_UNIX, sun_path="/tmp/s"}, with an abstract name as
+// @"name".
+func formatSockaddr(t *kernel.Task, addr uintptr, n int) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	if n < 2 || n > 128 {
+		return fmt.Sprintf("%#x", addr)
+	}
+	raw := make([]byte, n)
+	if _, err := t.MemoryManager().CopyIn(addr, raw); err != nil {
+		return fmt.Sprintf("%#x", addr)
+	}
+	fam := int(raw[0]) | int(raw[1])<<8
+	s := "{sa_family=" + familyName(fam)
+	if fam == unix.AF_UNIX && n > 2 {
+		p := raw[2:]
+		if p[0] == 0 {
+			s += ", sun_path=@" + quote(p[1:])
+		} else {
+			if i := bytes.IndexByte(p, 0); i >= 0 {
+				p = p[:i]
+			}
+			s += ", sun_path=" + quote(p)
+		}
+	}
+	return s + "}"
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sbx/fs/tty"
+	unixsock "sbx/fs/unix"
 	"sbx/fs/vfs"
 	"sbx/sentry/kernel"
 )
@@ -24,6 +25,7 @@ const maxRW = 0x7ffff000
 // FIOCLEX and FIONCLEX, from asm-generic/ioctls.h.
 const (
 	fionread = 0x541b
+	fionbio  = 0x5421
 	fionclex = 0x5450
 	fioclex  = 0x5451
 )
@@ -169,6 +171,11 @@ func doIO(t *kernel.Task, fd int, iovs []unix.Iovec, kind ioKind, off int64) (ui
 	defer unpin()
 	if err != nil {
 		return 0, err
+	}
+	if s, ok := f.Impl.(*unixsock.Socket); ok && (kind == ioRead || kind == ioWrite) {
+		// Sockets send and receive as the calling task (credentials,
+		// SIGPIPE only for streams).
+		return socketIO(t, s, bufs, write)
 	}
 	var n int
 	switch kind {
@@ -416,6 +423,21 @@ func sysIoctl(t *kernel.Task, a args) (uintptr, error) {
 		return 0, tbl.SetCloseOnExec(fd, true)
 	case fionclex:
 		return 0, tbl.SetCloseOnExec(fd, false)
+	case fionbio:
+		// Sets or clears O_NONBLOCK on any file, as do_vfs_ioctl does.
+		if f.IsPath() {
+			return 0, unix.EBADF
+		}
+		var b [4]byte
+		if _, err := t.CopyIn(a[2], b[:]); err != nil {
+			return 0, unix.EFAULT
+		}
+		fl := f.Flags() &^ unix.O_NONBLOCK
+		if binary.LittleEndian.Uint32(b[:]) != 0 {
+			fl |= unix.O_NONBLOCK
+		}
+		f.SetStatusFlags(fl)
+		return 0, nil
 	case fionread:
 		// For regular files: the bytes between the position and the end.
 		if i := f.Inode(); i != nil {

@@ -466,6 +466,23 @@ func (n *node) Open(flags int) (vfs.FileDescriptionImpl, error) {
 // Readlink implements vfs.Inode.
 func (n *node) Readlink() (string, error) { return n.top().Readlink() }
 
+// BoundSocket implements vfs.SocketHolder for the layer the node shows.
+func (n *node) BoundSocket() any {
+	if h, ok := n.top().(vfs.SocketHolder); ok {
+		return h.BoundSocket()
+	}
+	return nil
+}
+
+// SetBoundSocket implements vfs.SocketHolder: a socket binds to the upper
+// layer's node (bind(2) always creates one there).
+func (n *node) SetBoundSocket(s any) bool {
+	if h, ok := n.top().(vfs.SocketHolder); ok {
+		return h.SetBoundSocket(s)
+	}
+	return false
+}
+
 // prepareName makes n's upper directory ready to receive name: n is copied
 // up and a whiteout at name is removed. It reports whether one was.
 func (n *node) prepareName(name string) (vfs.Inode, bool, error) {

@@ -512,6 +512,27 @@ type special struct {
 	Opener func(flags int) (vfs.FileDescriptionImpl, error)
 	// fifo is a FIFO's pipe, made on first open; guarded by fs.mu.
 	fifo *pipe.Pipe
+	// socket is the Unix socket bound to a socket node (fs/unix), if any;
+	// guarded by fs.mu.
+	socket any
+}
+
+// BoundSocket implements vfs.SocketHolder.
+func (s *special) BoundSocket() any {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	return s.socket
+}
+
+// SetBoundSocket implements vfs.SocketHolder.
+func (s *special) SetBoundSocket(sock any) bool {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	if s.mode&unix.S_IFMT != unix.S_IFSOCK {
+		return false
+	}
+	s.socket = sock
+	return true
 }
 
 // Stat implements vfs.Inode.

@@ -171,3 +171,16 @@ type MemoryFile interface {
 	Free(off int64, npages int)
 	Slice(off int64, n int) []byte
 }
+
+// SocketHolder is implemented by inodes that can carry the Unix socket bound
+// to them (the S_IFSOCK nodes of in-memory filesystems): bind(2) on a path
+// attaches the socket to the node it creates, and connect(2) finds it
+// through the node, as Linux finds a socket by its inode. The filesystem
+// keeps the value and never looks into it.
+type SocketHolder interface {
+	// BoundSocket returns the socket bound to the inode, or nil.
+	BoundSocket() any
+	// SetBoundSocket attaches s (nil detaches). It reports false when the
+	// inode cannot hold a socket (not a socket node).
+	SetBoundSocket(s any) bool
+}
