@@ -115,11 +115,3 @@ func initialFPState() []byte {
 	le.PutUint32(b[28:], 0xffff) // MXCSR_MASK
 	return b
 }
-
-// spinPause is a short busy wait between two looks at a shared word.
-//
-//go:noinline
-func spinPause() {
-	for i := 0; i < 10; i++ {
-	}
-}

@@ -89,13 +89,16 @@ const (
 const interruptSignal = unix.SIGCHLD
 
 // spinTime is how long the sentry polls for an event before it sleeps on
-// the futex: a few syscalls' worth, so that a quick round trip never pays
-// for a futex sleep and wake-up (a host context switch, dear on a VM).
-var spinTime = envDuration("SBX_SECCOMP_SPIN_SENTRY", 50*time.Microsecond)
+// the futex, yielding its CPU between looks: on a 2-core machine the stub
+// thread often shares the sentry's CPU, and a plain spin would only delay
+// it. A futex sleep and wake-up (a host context switch, dear on a VM) is
+// paid only by calls that take longer. SBX_SECCOMP_SPIN_SENTRY and
+// SBX_SECCOMP_SPIN_STUB override the defaults, for measuring.
+var spinTime = envDuration("SBX_SECCOMP_SPIN_SENTRY", 10*time.Microsecond)
 
 // stubSpin is how many times a parked stub thread looks at its state word
-// before it sleeps on the futex.
-var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 300)
+// (with a sched_yield between looks) before it sleeps on the futex.
+var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 50)
 
 // Platform is the seccomp platform. memFD is the memory file's host FD.
 type Platform struct {
@@ -177,7 +180,7 @@ func setup() (*Platform, error) {
 // gets its call trapped like any other).
 var stubSyscalls = []uint32{
 	unix.SYS_RT_SIGRETURN, unix.SYS_FUTEX, unix.SYS_ARCH_PRCTL, unix.SYS_MMAP, unix.SYS_MUNMAP,
-	unix.SYS_MPROTECT, unix.SYS_CLONE, unix.SYS_EXIT, unix.SYS_SIGALTSTACK,
+	unix.SYS_MPROTECT, unix.SYS_CLONE, unix.SYS_EXIT, unix.SYS_SIGALTSTACK, unix.SYS_SCHED_YIELD,
 }
 
 const (
@@ -395,10 +398,10 @@ func (t *thread) waitEvent() error {
 		if atomic.LoadUint32(st) == stateEvent {
 			return nil
 		}
-		if i%64 == 63 && time.Now().After(deadline) {
+		if time.Now().After(deadline) {
 			break
 		}
-		spinPause()
+		unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 	waiting := word(t.cb, cbSentryWaiting)
 	for {

@@ -30,6 +30,7 @@
 	.set SYS_sigaltstack, 131
 	.set SYS_arch_prctl, 158
 	.set SYS_futex, 202
+	.set SYS_sched_yield, 24
 	.set ARCH_SET_FS, 0x1002
 
 	.globl stub_start
@@ -125,7 +126,10 @@ spin:
 	mov eax, [r12]
 	cmp eax, 1
 	jne resumed
-	nop
+	mov r13d, ecx
+	mov eax, SYS_sched_yield         # let the sentry have this CPU if it shares it
+	syscall
+	mov ecx, r13d
 	dec ecx
 	jnz spin
 	mov eax, 1
