@@ -4,8 +4,9 @@
 #
 # Page layout: code from offset 0; the quad at 0x800 is the top of the user
 # address space, the quad at 0x808 the base of the shared region (which ends
-# where this page starts), the long at 0x810 the handler's spin count. Every thread's slot in the region is SLOT bytes,
-# SLOT-aligned: a 4 KiB control page, then the thread's signal stack.
+# where this page starts), the long at 0x810 the handler's spin count.
+# Every thread's slot in the region is SLOT bytes, SLOT-aligned: a 4 KiB
+# control page, then the thread's signal stack.
 #
 # Control page (offsets must match seccomp.go):
 #   0x00 u32 state: 0 running app code, 1 event posted (stub waits),
