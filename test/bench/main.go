@@ -19,7 +19,7 @@
 //
 // Usage, from the repository root (make bench does this after make build):
 //
-//	go run ./test/bench -sbx bin/sbx [-platforms ptrace] [-iterations N] [-runs N]
+//	go run ./test/bench -sbx bin/sbx [-platforms ptrace,seccomp] [-iterations N] [-runs N]
 //
 // To add a row, add an entry to benchmarks below: a name and a unit, the
 // native command, the sandboxed command (sbxRun of the native one, or
@@ -50,6 +50,9 @@ import (
 
 //go:embed c/getpid.c
 var getpidSource []byte
+
+//go:embed c/fault.c
+var faultSource []byte
 
 //go:embed c/read.c
 var readSource []byte
@@ -100,6 +103,10 @@ const (
 	forkIterations     = 100
 	pingPongRoundTrips = 2000
 )
+
+// faultPages is how many fresh pages the page fault row's program touches
+// (64 MiB).
+const faultPages = 16384
 
 // bashLoops is how many times the bash row's script runs trueBin, one fork
 // and exec each; bashScript is that script (seq is looked up along $PATH).
@@ -157,6 +164,18 @@ var benchmarks = []benchmark{
 		},
 		sandboxed: func(e *env, platform string) []string {
 			return sbxRunTmp(e, platform, e.bins["getpid"], strconv.Itoa(e.iterations))
+		},
+		measure: selfReported,
+	},
+	{
+		name:    "page fault",
+		unit:    "ns/page",
+		prepare: buildC("fault", faultSource),
+		native: func(e *env) []string {
+			return []string{e.bins["fault"], strconv.Itoa(faultPages)}
+		},
+		sandboxed: func(e *env, platform string) []string {
+			return sbxRunTmp(e, platform, e.bins["fault"], strconv.Itoa(faultPages))
 		},
 		measure: selfReported,
 	},
@@ -597,7 +616,7 @@ func main() {
 
 func benchMain() error {
 	sbx := flag.String("sbx", "bin/sbx", "path of the sbx `binary`")
-	platformsFlag := flag.String("platforms", "ptrace", "comma-separated sbx `platforms`, one column each")
+	platformsFlag := flag.String("platforms", "ptrace,seccomp", "comma-separated sbx `platforms`, one column each")
 	iterations := flag.Int("iterations", 1000000, "getpid loop iterations")
 	runs := flag.Int("runs", 20, "timed runs of each wall-time benchmark, after 2 warm-ups")
 	timeout := flag.Duration("timeout", 3*time.Minute, "limit on each command's run time")
