@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"sbx/gofer/confine"
 )
 
 // mountFlags collects repeated --mount NAME=HOSTDIR[:ro|:rw] flags.
@@ -63,6 +65,7 @@ func Main(args []string) int {
 	socketFD := fs.Int("socket-fd", -1, "inherited FD of the SOCK_SEQPACKET socket to serve")
 	var mounts mountFlags
 	fs.Var(&mounts, "mount", "NAME=HOSTDIR[:ro], repeatable: a mount the sentry may attach")
+	confined := fs.Bool("confine", false, "the process is in namespaces of its own: once the mounts are open, pivot into an empty root and drop privileges")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -81,7 +84,9 @@ func Main(args []string) int {
 	// the thread that made it, for good. Everything after this is relative
 	// to the FDs opened below, so other threads are not affected.
 	runtime.LockOSThread()
-	if err := enterMountNamespace(); err != nil {
+	if *confined {
+		// The launcher made a mount namespace for the whole process.
+	} else if err := enterMountNamespace(); err != nil {
 		if !errors.Is(err, unix.EPERM) {
 			logger.Printf("gofer: %v", err)
 			return 1
@@ -97,12 +102,26 @@ func Main(args []string) int {
 		return 1
 	}
 	defer srv.Close()
+	if *confined {
+		// Every mount is open: from here on the gofer reaches host files
+		// only through those FDs, with the capabilities that serving
+		// files as their owners needs.
+		if err := confine.Lock(confine.Options{Proc: true, Caps: goferCaps}); err != nil {
+			logger.Printf("gofer: %v", err)
+			return 1
+		}
+	}
 	if err := srv.Serve(*socketFD); err != nil && err != io.EOF {
 		logger.Printf("gofer: serve: %v", err)
 		return 1
 	}
 	return 0
 }
+
+// goferCaps are the capabilities a confined gofer keeps: to create,
+// chown and chmod files for the sandbox's users whatever the host
+// permissions say (the sentry has checked the sandbox's own).
+var goferCaps = []uintptr{unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH, unix.CAP_FOWNER, unix.CAP_FSETID}
 
 // enterMountNamespace moves the calling thread into a new mount namespace
 // whose mounts are all private, so nothing the gofer mounts propagates to

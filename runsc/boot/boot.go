@@ -27,6 +27,7 @@ import (
 	"sbx/fs/tmpfs"
 	"sbx/fs/tty"
 	"sbx/fs/vfs"
+	"sbx/gofer/proto"
 	"sbx/platform"
 	"sbx/platform/ptrace"
 	"sbx/platform/seccomp"
@@ -64,6 +65,9 @@ type Config struct {
 	Cwd string
 	// PidsLimit bounds the number of tasks in the sandbox (0: none).
 	PidsLimit int
+	// Gofer, if set, is a connection to a gofer already serving RootDir
+	// ("root") and Binds ("b0", "b1", ...); otherwise Run starts one.
+	Gofer *proto.Client
 	// Terminal gives the program a new pseudo-terminal as its standard
 	// streams and controlling terminal; Stdio's host FDs then feed its
 	// input and take its output.
@@ -99,18 +103,22 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	var lower vfs.Inode
 	var bindRoots []*vfs.Dentry
 	if c.RootDir != "" {
-		g, err := startGofer(c.RootDir, true, c.Binds)
-		if err != nil {
-			return kernel.ExitStatus{}, err
+		client := c.Gofer
+		if client == nil {
+			g, err := startGofer(c.RootDir, true, c.Binds)
+			if err != nil {
+				return kernel.ExitStatus{}, err
+			}
+			defer g.stop()
+			client = g.client
 		}
-		defer g.stop()
-		root, err := gofer.New(g.client, mf, "root", true)
+		root, err := gofer.New(client, mf, "root", true)
 		if err != nil {
 			return kernel.ExitStatus{}, fmt.Errorf("attaching the root: %w", err)
 		}
 		lower = root.Inode()
 		for i, b := range c.Binds {
-			d, err := gofer.New(g.client, mf, fmt.Sprintf("b%d", i), b.ReadOnly)
+			d, err := gofer.New(client, mf, fmt.Sprintf("b%d", i), b.ReadOnly)
 			if err != nil {
 				return kernel.ExitStatus{}, fmt.Errorf("bind mount %s: %w", b.Host, err)
 			}

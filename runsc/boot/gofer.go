@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,16 +18,37 @@ type Bind struct {
 	ReadOnly    bool
 }
 
-// goferProcess is a running gofer with the client end of its socket.
+// goferProcess is a running gofer with the client end of its socket, or,
+// for a gofer whose client is the sandbox process, that end as a file to
+// hand over.
 type goferProcess struct {
-	cmd    *exec.Cmd
-	client *proto.Client
+	cmd        *exec.Cmd
+	client     *proto.Client
+	sandboxEnd *os.File
 }
 
 // startGofer starts the gofer process (this binary, re-executed as
 // "sbx gofer") serving the root and each bind mount, named "root" and
 // "bN".
 func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error) {
+	g, err := startGoferConn(rootDir, rootRO, binds)
+	if err != nil {
+		return nil, err
+	}
+	c, err := proto.NewClient(int(g.sandboxEnd.Fd()))
+	if err != nil {
+		g.sandboxEnd.Close()
+		g.cmd.Process.Kill()
+		g.cmd.Wait()
+		return nil, err
+	}
+	g.client = c
+	return g, nil
+}
+
+// startGoferConn starts the gofer and returns it with the client end of its
+// socket as a file (close-on-exec).
+func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("gofer socket: %w", err)
@@ -41,34 +63,46 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 		}
 		return ""
 	}
-	args := []string{"gofer", "--socket-fd=3", "--mount=root=" + rootDir + mode(rootRO)}
+	args := []string{"gofer", "--socket-fd=3", "--confine", "--mount=root=" + rootDir + mode(rootRO)}
 	for i, b := range binds {
 		args = append(args, fmt.Sprintf("--mount=b%d=%s%s", i, b.Host, mode(b.ReadOnly)))
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Args[0] = "sbx-gofer"
 	child := os.NewFile(uintptr(fds[1]), "gofer-socket")
-	cmd.ExtraFiles = []*os.File{child}
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	// The gofer gets namespaces of its own (it sees the host's files only
+	// through the mounts it opens first, then confines itself), or, where
+	// namespaces cannot be made, runs unconfined in a mount namespace of
+	// its serving thread.
+	start := func(args []string, flags uintptr) (*exec.Cmd, error) {
+		cmd := exec.Command(self, args...)
+		cmd.Args[0] = "sbx-gofer"
+		cmd.ExtraFiles = []*os.File{child}
+		cmd.Stderr = os.Stderr
+		cmd.Env = []string{}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
+		return cmd, cmd.Start()
+	}
+	cmd, err := start(args, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWNET)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
+		plain := append([]string{}, args[:2]...)
+		plain = append(plain, args[3:]...)
+		cmd, err = start(plain, 0)
+	}
 	child.Close()
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, fmt.Errorf("starting the gofer: %w", err)
 	}
-	c, err := proto.NewClient(fds[0])
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, err
-	}
-	return &goferProcess{cmd: cmd, client: c}, nil
+	return &goferProcess{cmd: cmd, sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client")}, nil
 }
 
 // stop closes the connection (the gofer exits when it sees that) and
 // reaps the process.
 func (g *goferProcess) stop() {
-	g.client.Disconnect()
+	if g.client != nil {
+		g.client.Disconnect()
+	}
+	if g.sandboxEnd != nil {
+		g.sandboxEnd.Close()
+	}
 	g.cmd.Wait()
 }

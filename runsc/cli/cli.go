@@ -44,6 +44,10 @@ func Main(argv []string) int {
 		// The gofer process: the CLI re-executes itself to start it.
 		return server.Main(argv[2:])
 	}
+	if len(argv) > 1 && argv[1] == "sandbox" {
+		// The sandbox process, likewise.
+		return sandboxMain(os.Stdout, os.Stderr)
+	}
 	if name == "runsc" {
 		return runscMain(argv[1:], os.Stdout, os.Stderr)
 	}
@@ -231,11 +235,51 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		defer devNull.Close()
 		cfg.Stdio[0] = int(devNull.Fd())
 	}
-	if o.strace {
+	lc := boot.LaunchConfig{
+		Platform: cfg.Platform, Path: cfg.Path, Argv: cfg.Argv, Envv: cfg.Envv, MemoryLimit: cfg.MemoryLimit,
+		Creds: cfg.Creds, RootDir: cfg.RootDir, Binds: cfg.Binds, Cwd: cfg.Cwd, PidsLimit: cfg.PidsLimit,
+		Terminal: cfg.Terminal, Strace: o.strace, DebugLog: o.debugLog, ProfileCPU: o.cpuProf,
+	}
+	// The standard streams as files (os.Stdin and friends for 0-2, so no
+	// second *os.File closes them when collected).
+	var stdio [3]*os.File
+	std := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, fd := range cfg.Stdio {
+		if fd >= 0 && fd <= 2 {
+			stdio[i] = std[fd]
+		} else if fd >= 0 {
+			stdio[i] = os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd))
+		}
+	}
+	code, err := boot.Launch(lc, cfg.Binary, stdio, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx: sandbox failed: %v\n", err)
+		return exitInternal
+	}
+	return code
+}
+
+// sandboxMain is the sandbox process ("sbx sandbox", started by sbx run in
+// its own namespaces): it opens the files it was asked to write, locks
+// itself down, runs the program and exits with its status.
+func sandboxMain(stdout, stderr io.Writer) int {
+	lc, cfg, err := boot.SandboxConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx: %v\n", err)
+		return exitInternal
+	}
+	log, closeLog, err := openLog(lc.DebugLog, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx run: %v\n", err)
+		return exitUsage
+	}
+	defer closeLog()
+	cfg.Log = log
+	if lc.Strace {
 		cfg.Strace = stderr
 	}
-	if o.cpuProf != "" {
-		f, err := os.Create(o.cpuProf)
+	if lc.ProfileCPU != "" {
+		f, err := os.Create(lc.ProfileCPU)
 		if err != nil {
 			fmt.Fprintf(stderr, "sbx run: %v\n", err)
 			return exitUsage
@@ -243,14 +287,18 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if err := boot.Lockdown(); err != nil {
+		fmt.Fprintf(stderr, "sbx: locking the sandbox down: %v\n", err)
+		return exitInternal
+	}
 	st, err := boot.Run(cfg)
 	if err != nil {
 		if errors.Is(err, kernel.ErrWorkdir) {
-			fmt.Fprintf(stderr, "sbx: -w %s: %v\n", o.workdir, errors.Unwrap(err))
+			fmt.Fprintf(stderr, "sbx: -w %s: %v\n", cfg.Cwd, errors.Unwrap(err))
 			return exitInternal
 		}
 		if errors.Is(err, kernel.ErrLoad) {
-			return loadFailure(stderr, prog, err)
+			return loadFailure(stderr, cfg.Path, err)
 		}
 		fmt.Fprintf(stderr, "sbx: sandbox failed: %v\n", err)
 		return exitInternal
