@@ -22,9 +22,9 @@ import (
 
 	"sbx/fs/vfs"
 	"sbx/platform"
+	"sbx/sentry/kernel/shm"
 	"sbx/sentry/loader"
 	"sbx/sentry/memfile"
-	"sbx/sentry/kernel/shm"
 	"sbx/sentry/mm"
 )
 

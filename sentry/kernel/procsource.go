@@ -137,6 +137,9 @@ func (p procProcess) SID() int  { return p.t.tg.pid }
 func (p procProcess) Comm() string { return p.t.name }
 
 func (p procProcess) State() byte {
+	if p.t.tg.Stopped() {
+		return 'T'
+	}
 	if p.t.k.Current() == p.t {
 		return 'R'
 	}

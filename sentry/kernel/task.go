@@ -317,9 +317,9 @@ type Task struct {
 	minFlt atomic.Uint64
 	// sched is the scheduling policy and priority; guarded by
 	// Kernel.sigMu.
-	sched SchedAttr
-	hostTID    int
-	startTime  time.Duration
+	sched     SchedAttr
+	hostTID   int
+	startTime time.Duration
 }
 
 // Kernel returns the task's kernel.
