@@ -251,3 +251,51 @@ func (tg *ThreadGroup) Stopped() bool {
 	defer tg.k.sigMu.Unlock()
 	return tg.groupStopped
 }
+
+// pgrpHasStopped reports whether a process of group pgid is stopped.
+func (k *Kernel) pgrpHasStopped(pgid int) bool {
+	for _, tg := range k.ProcessGroupMembers(pgid) {
+		if tg.Stopped() {
+			return true
+		}
+	}
+	return false
+}
+
+// killOrphanedPgrp sends SIGHUP then SIGCONT to every process of group
+// pgid if an exit has just orphaned it and one of them is stopped, so that
+// no stopped process is left without a job-control shell to resume it
+// (Linux's kill_orphaned_pgrp; see credentials(7) and _exit(2)).
+func (k *Kernel) killOrphanedPgrp(pgid int) {
+	if !k.pgrpOrphaned(pgid) || !k.pgrpHasStopped(pgid) {
+		return
+	}
+	members := k.ProcessGroupMembers(pgid)
+	for _, tg := range members {
+		tg.SendSignal(SigInfo{Signo: int32(unix.SIGHUP), Code: SIKernel})
+	}
+	for _, tg := range members {
+		tg.SendSignal(SigInfo{Signo: int32(unix.SIGCONT), Code: SIKernel})
+	}
+}
+
+// orphanedByExit applies killOrphanedPgrp to the groups the exit of tg
+// may have orphaned: its own, if its parent linked it to the session, and
+// each of its children's. parent, pgid and sid are tg's at its exit;
+// children are the processes it had.
+func (k *Kernel) orphanedByExit(parent *ThreadGroup, pgid, sid int, children []*ThreadGroup) {
+	k.sigMu.Lock()
+	var check []int
+	if parent != nil && parent.pgid != pgid && parent.sid == sid {
+		check = append(check, pgid)
+	}
+	for _, c := range children {
+		if c.pgid != pgid && c.sid == sid && !c.zombie {
+			check = append(check, c.pgid)
+		}
+	}
+	k.sigMu.Unlock()
+	for _, g := range check {
+		k.killOrphanedPgrp(g)
+	}
+}

@@ -377,7 +377,9 @@ func (tg *ThreadGroup) finish(t *Task) {
 	// Orphans go to init; init's own death ends the sandbox. Children that
 	// asked for a parent-death signal get it.
 	var pdeath []*ThreadGroup
+	children := make([]*ThreadGroup, 0, len(tg.children))
 	for c := range tg.children {
+		children = append(children, c)
 		if c.pdeathSignal != 0 && !c.zombie {
 			pdeath = append(pdeath, c)
 		}
@@ -416,7 +418,11 @@ func (tg *ThreadGroup) finish(t *Task) {
 		parent.notifyChildLocked()
 	}
 	isInit := tg == init
+	pgid, sid := tg.pgid, tg.sid
 	k.sigMu.Unlock()
+	if !isInit {
+		k.orphanedByExit(parent, pgid, sid, children)
+	}
 
 	for _, c := range pdeath {
 		c.SendSignal(SigInfo{Signo: int32(c.pdeathSignal), Code: SIUser, PID: int32(tg.pid)})
