@@ -727,7 +727,10 @@ func (k *Kernel) ProcessGroupMembers(pgid int) []*ThreadGroup {
 	defer k.sigMu.Unlock()
 	var out []*ThreadGroup
 	for _, t := range k.tasks {
-		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie {
+		// A process whose last thread has finished but is not yet
+		// unregistered is a zombie or already reaped: either way not a
+		// member to signal.
+		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie && len(t.tg.tasks) > 0 {
 			out = append(out, t.tg)
 		}
 	}
