@@ -529,3 +529,60 @@ TEST(orphaned_stopped_pgrp_gets_sighup_and_sigcont) {
   if (c != 'H') kill(g, SIGKILL);
   CHECK_EQ(c, 'H');
 }
+
+TEST(blocked_sigcont_still_resumes) {
+  int gate[2], ready[2];
+  xpipe(gate);
+  xpipe(ready);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    close(gate[1]);
+    block_sig(SIGCONT);
+    put1(ready[1], 'r');
+    get1(gate[0]);
+    /* the SIGCONT that resumed us is pending, being blocked */
+    CHILD_CHECK(raw_pending() & SIGBIT(SIGCONT));
+    _exit(0);
+  }
+  close(ready[1]);
+  CHECK_EQ(get1(ready[0]), 'r');
+  guard_alarm(10);
+  stop_and_wait(pid, SIGSTOP);
+  CHECK_OK(kill(pid, SIGCONT));
+  int st;
+  CHECK_EQ(waitpid(pid, &st, WCONTINUED), pid);
+  CHECK(WIFCONTINUED(st));
+  guard_off();
+  close(gate[1]);
+  expect_exit(pid, 0);
+}
+
+TEST(read_stopped_and_continued_is_restarted) {
+  int data[2], ready[2];
+  xpipe(data);
+  xpipe(ready);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    close(data[1]);
+    put1(ready[1], 'r');
+    char c;
+    /* no handler: a stop and continue must not show as EINTR */
+    ssize_t n = read(data[0], &c, 1);
+    CHILD_CHECK(n == 1 && c == 'd');
+    _exit(0);
+  }
+  close(ready[1]);
+  CHECK_EQ(get1(ready[0]), 'r');
+  guard_alarm(10);
+  /* once the child sleeps in read, stop and continue it */
+  for (int i = 0; i < 5000 && proc_state(pid) != 'S'; i++) sleep_ms(1);
+  stop_and_wait(pid, SIGSTOP);
+  CHECK_OK(kill(pid, SIGCONT));
+  int st;
+  CHECK_EQ(waitpid(pid, &st, WCONTINUED), pid);
+  guard_off();
+  put1(data[1], 'd');
+  expect_exit(pid, 0);
+}
