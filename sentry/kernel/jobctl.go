@@ -14,7 +14,9 @@ package kernel
 // pending stop signals and resumes the group; the parent gets CLD_CONTINUED
 // and wait(WCONTINUED) can report it once. Generating a stop signal
 // discards a pending SIGCONT. SIGTSTP, SIGTTIN and SIGTTOU are discarded
-// when the process group is orphaned; SIGSTOP never is.
+// when the process group is orphaned; SIGSTOP never is. The sandbox's
+// init never stops: as the init of a pid namespace, it ignores signals
+// whose action is the default when they come from inside.
 //
 // Departure: a stop that SIGCONT ends before every thread has stopped is
 // reported to the parent as CLD_STOPPED with the stop signal (Linux reports
@@ -140,7 +142,7 @@ func (t *Task) signalStop(sig int) {
 	k := t.k
 	tg := t.tg
 	k.sigMu.Lock()
-	if tg.exiting || t.killThread {
+	if tg.exiting || t.killThread || tg == k.initTG {
 		k.sigMu.Unlock()
 		return
 	}
