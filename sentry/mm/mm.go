@@ -1202,6 +1202,10 @@ func (mm *MemoryManager) ForkSnapshot() *Snapshot {
 		}
 		c := *v
 		s.vmas = append(s.vmas, &c)
+		// The snapshot holds its mappings from now on (handed to the
+		// child's address space), so a mappable cannot go away before
+		// the child exists.
+		track(&c, 1)
 		if v.wipeOnFork {
 			return true
 		}
@@ -1246,12 +1250,14 @@ func NewFromSnapshot(p platform.Platform, mf *memfile.File, s *Snapshot) (*Memor
 				mf.DecRef(pg.off)
 			}
 		}
+		for _, v := range s.vmas {
+			track(v, -1)
+		}
 		return nil, err
 	}
 	m.brkStart, m.brk, m.mmapBase = s.brkStart, s.brk, s.mmapBase
 	for _, v := range s.vmas {
-		m.vmas.ReplaceOrInsert(v)
-		track(v, 1)
+		m.vmas.ReplaceOrInsert(v) // tracked since ForkSnapshot
 	}
 	m.pages = s.pages
 	m.maxPages = len(m.pages)

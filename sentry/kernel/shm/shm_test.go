@@ -308,3 +308,31 @@ func TestConcurrent(t *testing.T) {
 	require.Zero(t, u.UsedIDs)
 	require.Equal(t, base, mf.Used(), "every page freed")
 }
+
+// A fork's snapshot holds the segment: removing and detaching it in the
+// parent before the child's address space exists must not free its pages.
+func TestForkSnapshotHoldsSegment(t *testing.T) {
+	r, mf := newRegistry(t)
+	base := mf.Used()
+	id, err := r.Get(IPCPrivate, pg, IPCCreat|0o600, alice, 1)
+	require.NoError(t, err)
+	m := newMM(t, mf)
+	a, err := r.Attach(m, id, 0, 0, alice, 1)
+	require.NoError(t, err)
+	_, err = m.CopyOut(a, []byte("forked"))
+	require.NoError(t, err)
+	snap := m.ForkSnapshot()
+	require.Equal(t, uint64(2), nattch(t, r, id))
+	require.NoError(t, r.Remove(id, alice))
+	require.NoError(t, r.Detach(m, a, 1))
+	m.Release()
+	child, err := mm.NewFromSnapshot(nopPlatform{}, mf, snap)
+	require.NoError(t, err)
+	buf := make([]byte, 6)
+	_, err = child.CopyIn(a, buf)
+	require.NoError(t, err)
+	require.Equal(t, "forked", string(buf))
+	require.Equal(t, uint64(1), nattch(t, r, id))
+	child.Release()
+	require.Equal(t, base, mf.Used())
+}
