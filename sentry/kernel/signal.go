@@ -351,6 +351,9 @@ func (t *Task) deliverSignals(afterSyscall bool) {
 			continue
 		case act.Handler == SigDfl:
 			if stopSignal(sig) {
+				if t.k.Tracer != nil {
+					t.k.Tracer.Signal(t, sig, int(info.Code), uintptr(info.Addr))
+				}
 				t.signalStop(sig) // jobctl.go
 				continue
 			}
