@@ -163,9 +163,18 @@ func (t *Task) signalStop(sig int) {
 	}
 	k.sigMu.Unlock()
 	for _, x := range wake {
-		x.Interrupt()
+		x.wake()
 	}
 	t.doStop()
+}
+
+// wake interrupts the thread if it is running (registered): a thread still
+// being created has no platform context yet, and will see its pending stop
+// at its first signal check.
+func (t *Task) wake() {
+	if x, ok := t.k.Task(t.tid); ok && x == t {
+		t.Interrupt()
+	}
 }
 
 // doStop makes the calling thread take part in a pending group stop, and
