@@ -70,7 +70,7 @@ func New(o Options) *Table {
 	if t.log == nil {
 		t.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	for _, reg := range []func(*Table){registerFile, registerMmap, registerProcess, registerTime, registerSignal, registerFutex, registerFS, registerFileOps, registerExec, registerCred, registerPipe, registerTask, registerPoll, registerTimer, registerSocket} {
+	for _, reg := range []func(*Table){registerFile, registerMmap, registerProcess, registerTime, registerSignal, registerFutex, registerFS, registerFileOps, registerExec, registerCred, registerPipe, registerTask, registerPoll, registerTimer, registerSocket, registerShm, registerSched} {
 		reg(t)
 	}
 	return t

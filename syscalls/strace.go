@@ -196,6 +196,8 @@ func siCodeName(sig, code int) string {
 		return "FPE_INTDIV"
 	case unix.Signal(sig) == unix.SIGILL && code == 2:
 		return "ILL_ILLOPN"
+	case unix.Signal(sig) == unix.SIGCHLD && code >= 1 && code <= 6:
+		return []string{"CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"}[code-1]
 	}
 	return strconv.Itoa(code)
 }

@@ -1,6 +1,7 @@
 package syscalls
 
-// Processes: clone(2), clone3(2), fork(2), vfork(2), wait4(2), waitid(2),
+// Processes: clone(2), clone3(2), fork(2), vfork(2), wait4(2), waitid(2)
+// (with job control: see sentry/kernel/jobctl.go),
 // getppid(2), setpgid(2), getpgid(2), getpgrp(2), setsid(2), getsid(2).
 // Threads (CLONE_THREAD) are not implemented yet (ENOSYS, logged).
 
@@ -83,8 +84,9 @@ func sysVfork(t *kernel.Task, a args) (uintptr, error) {
 	return uintptr(tid), err
 }
 
-// sysWait4 implements wait4(2). Stopped and continued children are not
-// reported (no job control yet).
+// sysWait4 implements wait4(2): exits always, stops with WUNTRACED,
+// continues with WCONTINUED; rusage is the child's usage with its own
+// reaped children's.
 func sysWait4(t *kernel.Task, a args) (uintptr, error) {
 	opts := int(int32(a[2]))
 	if opts&^(kernel.WNohang|kernel.WUntraced|kernel.WContinued|kernel.WNothread|kernel.WAll|kernel.WClone) != 0 {
@@ -94,7 +96,7 @@ func sysWait4(t *kernel.Task, a args) (uintptr, error) {
 	if pid == -2147483648 {
 		return 0, unix.ESRCH
 	}
-	r, err := t.Wait(pid, opts)
+	r, err := t.Wait(pid, opts|kernel.WExited)
 	if err != nil {
 		return 0, err
 	}
@@ -103,14 +105,13 @@ func sysWait4(t *kernel.Task, a args) (uintptr, error) {
 	}
 	if a[1] != 0 {
 		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], r.Status.WaitStatus())
+		binary.LittleEndian.PutUint32(b[:], r.WaitStatus())
 		if _, err := t.CopyOut(a[1], b[:]); err != nil {
 			return 0, err
 		}
 	}
 	if a[3] != 0 {
-		var ru [144]byte
-		if _, err := t.CopyOut(a[3], ru[:]); err != nil {
+		if _, err := t.CopyOut(a[3], encodeRusage(r.Usage)); err != nil {
 			return 0, err
 		}
 	}
@@ -124,7 +125,9 @@ const (
 	pPGID = 2
 )
 
-// sysWaitid implements waitid(2) for exited children.
+// sysWaitid implements waitid(2): WEXITED, WSTOPPED, WCONTINUED, WNOWAIT.
+// The fifth argument (a struct rusage, in the raw syscall) gets the
+// child's usage.
 func sysWaitid(t *kernel.Task, a args) (uintptr, error) {
 	idtype, id, opts := int(int32(a[0])), int(int32(a[1])), int(int32(a[3]))
 	if opts&^(kernel.WNohang|kernel.WUntraced|kernel.WExited|kernel.WContinued|kernel.WNowait|kernel.WNothread|kernel.WAll|kernel.WClone) != 0 ||
@@ -151,21 +154,19 @@ func sysWaitid(t *kernel.Task, a args) (uintptr, error) {
 	default:
 		return 0, unix.EINVAL
 	}
-	if opts&kernel.WExited == 0 {
-		// Only stopped/continued children asked for: there are none.
-		if opts&kernel.WNohang != 0 {
-			return 0, nil
-		}
-		return 0, unix.ECHILD
-	}
 	r, err := t.Wait(sel, opts)
 	if err != nil {
 		return 0, err
 	}
+	if r.PID != 0 && a[4] != 0 {
+		if _, err := t.CopyOut(a[4], encodeRusage(r.Usage)); err != nil {
+			return 0, err
+		}
+	}
 	if a[2] != 0 {
 		var si [128]byte
 		if r.PID != 0 {
-			code, status := kernel.ChildStatus(r.Status)
+			code, status := r.ChildStatus()
 			le := binary.LittleEndian
 			le.PutUint32(si[0:], uint32(unix.SIGCHLD))
 			le.PutUint32(si[8:], uint32(code))

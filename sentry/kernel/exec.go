@@ -213,6 +213,7 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	}
 	// The point of no return.
 	t.killOtherThreads()
+	t.noteExec()
 	old := t.mm
 	t.mm = p.mm
 	old.Release()

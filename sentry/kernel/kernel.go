@@ -23,6 +23,7 @@ import (
 	"sbx/fs/tty"
 	"sbx/fs/vfs"
 	"sbx/platform"
+	"sbx/sentry/kernel/shm"
 	"sbx/sentry/loader"
 	"sbx/sentry/memfile"
 	"sbx/sentry/mm"
@@ -58,6 +59,8 @@ type Kernel struct {
 	Futexes *FutexTable
 	// StartTime is when the kernel booted, for CLOCK_BOOTTIME-like answers.
 	StartTime time.Time
+	// Shm is the System V shared memory of the sandbox's IPC namespace.
+	Shm *shm.Registry
 
 	// MaxTasks bounds the number of tasks (--pids-limit); 0 means none.
 	MaxTasks int
@@ -97,7 +100,7 @@ func New(p platform.Platform, mf *memfile.File, sys SyscallHandler, log *slog.Lo
 	k := &Kernel{
 		Platform: p, MemFile: mf, Syscalls: sys, Log: log,
 		Hostname: "sbx", Domainname: "(none)",
-		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1,
+		Futexes: NewFutexTable(), StartTime: time.Now(), nextTID: 1, Shm: shm.NewRegistry(mf),
 		tasks: make(map[int]*Task), byHostTID: make(map[int]*Task), tgs: make(map[int]*ThreadGroup),
 	}
 	vfs.Block = k.block

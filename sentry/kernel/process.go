@@ -131,6 +131,7 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	}
 
 	k.sigMu.Lock()
+	child.sched = t.sched.forFork()
 	parent := t.tg
 	if f&CloneParent != 0 && t.tg.parent != nil {
 		parent = t.tg.parent
@@ -212,6 +213,8 @@ func (t *Task) cloneThread(o CloneOptions) (int, error) {
 		return 0, unix.EAGAIN
 	}
 	tg.tasks = append(tg.tasks, child)
+	tg.joinGroupStopLocked(child)
+	child.sched = t.sched
 	k.sigMu.Unlock()
 	t.mm.IncUsers()
 	var b [4]byte
@@ -331,6 +334,7 @@ func (t *Task) exitTask() {
 // process: it becomes a zombie for its parent to reap.
 func (tg *ThreadGroup) finish(t *Task) {
 	k := tg.k
+	thread, space := t.exitingUsage()
 	k.sigMu.Lock()
 	for i, x := range tg.tasks {
 		if x == t {
@@ -338,12 +342,22 @@ func (tg *ThreadGroup) finish(t *Task) {
 			break
 		}
 	}
+	tg.usage.add(thread)
 	last := len(tg.tasks) == 0
 	if last && !tg.exiting {
 		tg.exiting = true
 		tg.exit = ExitStatus{Code: t.exitCode}
 	}
+	if last {
+		tg.exitUsage = tg.usage
+		tg.exitUsage.add(space)
+	}
+	stopDone := tg.leaveGroupStopLocked(t)
+	stopSig := int32(tg.stopSig)
 	k.sigMu.Unlock()
+	if stopDone {
+		tg.notifyParentCldStop(CLDStopped, stopSig)
+	}
 	t.release()
 	if !last {
 		if t.k.Tracer != nil {
@@ -364,7 +378,9 @@ func (tg *ThreadGroup) finish(t *Task) {
 	// Orphans go to init; init's own death ends the sandbox. Children that
 	// asked for a parent-death signal get it.
 	var pdeath []*ThreadGroup
+	children := make([]*ThreadGroup, 0, len(tg.children))
 	for c := range tg.children {
+		children = append(children, c)
 		if c.pdeathSignal != 0 && !c.zombie {
 			pdeath = append(pdeath, c)
 		}
@@ -403,7 +419,11 @@ func (tg *ThreadGroup) finish(t *Task) {
 		parent.notifyChildLocked()
 	}
 	isInit := tg == init
+	pgid, sid := tg.pgid, tg.sid
 	k.sigMu.Unlock()
+	if !isInit {
+		k.orphanedByExit(parent, pgid, sid, children)
+	}
 
 	for _, c := range pdeath {
 		c.SendSignal(SigInfo{Signo: int32(c.pdeathSignal), Code: SIUser, PID: int32(tg.pid)})
@@ -460,12 +480,41 @@ const (
 	WClone     = 0x80000000
 )
 
-// WaitResult describes a reaped (or, with WNOWAIT, observed) child.
+// WaitResult describes a reaped (or, with WNOWAIT, observed) child, or a
+// stop or continue report.
 type WaitResult struct {
-	PID    int
-	UID    uint32
-	Status ExitStatus
-	CPU    time.Duration
+	PID int
+	UID uint32
+	// Code is CLDStopped or CLDContinued for those reports, 0 for an
+	// exit, whose status is Status; StopSig is the stop signal.
+	Code    int32
+	Status  ExitStatus
+	StopSig int
+	// Usage is the child's resource usage, its reaped children's
+	// included.
+	Usage Rusage
+}
+
+// WaitStatus encodes the result as wait(2)'s int status.
+func (r WaitResult) WaitStatus() uint32 {
+	switch r.Code {
+	case CLDStopped:
+		return uint32(r.StopSig)<<8 | 0x7f
+	case CLDContinued:
+		return 0xffff
+	}
+	return r.Status.WaitStatus()
+}
+
+// ChildStatus returns the si_code and si_status waitid(2) reports.
+func (r WaitResult) ChildStatus() (int32, int32) {
+	switch r.Code {
+	case CLDStopped:
+		return CLDStopped, int32(r.StopSig)
+	case CLDContinued:
+		return CLDContinued, int32(unix.SIGCONT)
+	}
+	return ChildStatus(r.Status)
 }
 
 // WaitStatus encodes st as wait(2)'s int status.
@@ -481,8 +530,9 @@ func (st ExitStatus) WaitStatus() uint32 {
 }
 
 // Wait waits for a child matching sel (wait4's pid: >0 that pid, -1 any,
-// 0 the caller's process group, < -1 that group) to finish. With WNOHANG
-// and nothing ready it returns a zero result.
+// 0 the caller's process group, < -1 that group) to finish (WEXITED), stop
+// (WUNTRACED) or continue (WCONTINUED), as opts ask. With WNOHANG and
+// nothing ready it returns a zero result.
 func (t *Task) Wait(sel int, opts int) (WaitResult, error) {
 	k := t.k
 	for {
@@ -504,20 +554,46 @@ func (t *Task) Wait(sel int, opts int) (WaitResult, error) {
 				continue
 			}
 			found = true
-			if !c.zombie {
-				continue
-			}
-			r := WaitResult{PID: c.pid, Status: c.exit}
+			r := WaitResult{PID: c.pid}
 			if c.leader != nil {
 				r.UID = c.leader.Creds.RUID
 			}
-			if opts&WNowait == 0 {
-				delete(t.tg.children, c)
-				c.zombie = false
+			consume := opts&WNowait == 0
+			switch {
+			case c.zombie:
+				if opts&WExited == 0 {
+					continue
+				}
+				r.Status = c.exit
+				r.Usage = c.exitUsage
+				r.Usage.add(c.childUsage)
+				if consume {
+					delete(t.tg.children, c)
+					c.zombie = false
+					t.tg.childUsage.add(r.Usage)
+					k.sigMu.Unlock()
+					k.forgetTG(c)
+					return r, nil
+				}
 				k.sigMu.Unlock()
-				k.forgetTG(c)
 				return r, nil
+			case opts&WUntraced != 0 && c.groupStopped && c.stopSig != 0 && !c.exiting:
+				r.Code, r.StopSig = CLDStopped, c.stopSig
+				if consume {
+					c.stopSig = 0
+				}
+			case opts&WContinued != 0 && c.contReport && !c.exiting:
+				r.Code = CLDContinued
+				if consume {
+					c.contReport = false
+				}
+			default:
+				continue
 			}
+			k.sigMu.Unlock()
+			r.Usage = c.liveUsage(nil)
+			k.sigMu.Lock()
+			r.Usage.add(c.childUsage)
 			k.sigMu.Unlock()
 			return r, nil
 		}
@@ -652,7 +728,10 @@ func (k *Kernel) ProcessGroupMembers(pgid int) []*ThreadGroup {
 	defer k.sigMu.Unlock()
 	var out []*ThreadGroup
 	for _, t := range k.tasks {
-		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie {
+		// A process whose last thread has finished but is not yet
+		// unregistered is a zombie or already reaped: either way not a
+		// member to signal.
+		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie && len(t.tg.tasks) > 0 {
 			out = append(out, t.tg)
 		}
 	}

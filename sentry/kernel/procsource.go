@@ -137,6 +137,9 @@ func (p procProcess) SID() int  { return p.t.tg.pid }
 func (p procProcess) Comm() string { return p.t.name }
 
 func (p procProcess) State() byte {
+	if p.t.tg.Stopped() {
+		return 'T'
+	}
 	if p.t.k.Current() == p.t {
 		return 'R'
 	}
@@ -248,8 +251,8 @@ func (p procProcess) fdPath(f *vfs.FileDescription) string {
 }
 
 func (p procProcess) StartTime() time.Duration { return p.t.startTime }
-func (p procProcess) UTime() time.Duration     { return p.t.CPUTime() }
-func (p procProcess) STime() time.Duration     { return 0 }
+func (p procProcess) UTime() time.Duration     { return p.t.tg.liveUsage(p.t).UTime }
+func (p procProcess) STime() time.Duration     { return p.t.tg.liveUsage(p.t).STime }
 
 func (p procProcess) SigMasks() (pending, blocked, ignored, caught uint64) {
 	for sig := 1; sig <= NumSignals; sig++ {

@@ -156,7 +156,7 @@ func (t *Task) interrupted() bool {
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
-	if t.tg.exiting || t.killThread {
+	if t.tg.exiting || t.killThread || t.stopPending {
 		return true
 	}
 	return (t.pending.set|t.tg.pending.set)&^t.SigMask != 0 || (t.pending.set|t.tg.pending.set)&(1<<(unix.SIGKILL-1)) != 0
@@ -184,6 +184,7 @@ func (tg *ThreadGroup) SetAction(sig int, act SigAction) SigAction {
 // pending, as in Linux).
 func (t *Task) SendSignal(info SigInfo) {
 	k := t.k
+	t.tg.prepareSignal(int(info.Signo))
 	if t.SigMask&(1<<(info.Signo-1)) == 0 && t.tg.ignored(int(info.Signo)) {
 		return
 	}
@@ -206,6 +207,7 @@ func (tg *ThreadGroup) SendSignal(info SigInfo) {
 		tg.Kill(sig)
 		return
 	}
+	tg.prepareSignal(sig)
 	if tg.ignored(sig) && (tg.leader == nil || tg.leader.SigMask&(1<<(sig-1)) == 0) {
 		return
 	}
@@ -333,6 +335,9 @@ func (t *Task) dequeue() (SigInfo, bool) {
 // restart of an interrupted syscall (arch_do_signal_or_restart).
 func (t *Task) deliverSignals(afterSyscall bool) {
 	for !t.exited {
+		if t.stopPendingNow() {
+			t.doStop()
+		}
 		info, ok := t.dequeue()
 		if !ok {
 			break
@@ -345,9 +350,14 @@ func (t *Task) deliverSignals(afterSyscall bool) {
 		case act.Handler == SigIgn:
 			continue
 		case act.Handler == SigDfl:
-			if defaultIgnored(sig) || stopSignal(sig) {
-				// Job control stops are not implemented: stop signals
-				// are ignored (a departure).
+			if stopSignal(sig) {
+				if t.k.Tracer != nil {
+					t.k.Tracer.Signal(t, sig, int(info.Code), uintptr(info.Addr))
+				}
+				t.signalStop(sig) // jobctl.go
+				continue
+			}
+			if defaultIgnored(sig) {
 				continue
 			}
 			if t.k.Tracer != nil {

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -185,8 +186,19 @@ type ThreadGroup struct {
 	childEvent chan struct{}
 	// vforkDone is closed when a vfork child execs or exits.
 	vforkDone chan struct{}
-	// utime is the CPU time of exited threads and reaped children.
-	cutime time.Duration
+	// stopCount counts the threads yet to stop in a group stop in
+	// progress; groupStopped is set once they all have (Linux's
+	// SIGNAL_STOP_STOPPED). stopSig is the stop signal, reported once to
+	// wait(WUNTRACED) (group_exit_code); contReport is a continue not yet
+	// reported to wait(WCONTINUED) (SIGNAL_STOP_CONTINUED). See jobctl.go.
+	stopCount    int
+	groupStopped bool
+	stopSig      int
+	contReport   bool
+	// usage is the resource usage of exec'd address spaces and exited
+	// threads, exitUsage the process's own usage once it has ended, and
+	// childUsage that of its reaped children (see rusage.go).
+	usage, exitUsage, childUsage Rusage
 	// execed is set once the process has called execve (setpgid on it
 	// from its parent then fails with EACCES).
 	execed bool
@@ -298,8 +310,16 @@ type Task struct {
 	// killThread asks the thread alone to exit (execve of another thread);
 	// guarded by Kernel.sigMu.
 	killThread bool
-	hostTID    int
-	startTime  time.Duration
+	// stopPending says the thread must take part in a group stop, stopped
+	// that it has and waits for SIGCONT; guarded by Kernel.sigMu.
+	stopPending, stopped bool
+	// minFlt counts the page faults the sentry resolved for the thread.
+	minFlt atomic.Uint64
+	// sched is the scheduling policy and priority; guarded by
+	// Kernel.sigMu.
+	sched     SchedAttr
+	hostTID   int
+	startTime time.Duration
 }
 
 // Kernel returns the task's kernel.
@@ -376,6 +396,8 @@ func (t *Task) run() {
 				t.tg.Kill(int(unix.SIGKILL))
 			} else if f.Signo != 0 {
 				t.forceSignal(f.Signo, f.Code, ev.Addr)
+			} else {
+				t.minFlt.Add(1)
 			}
 		case platform.EventSignal:
 			t.forceSignal(ev.Signo, ev.Code, ev.Addr)

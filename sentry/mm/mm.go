@@ -128,6 +128,8 @@ type MemoryManager struct {
 	users int
 	// epoch counts changes of the platform address space.
 	epoch uint64
+	// maxPages is the high-water mark of len(pages), for ru_maxrss.
+	maxPages int
 	// pinned counts in-flight writes into pages through the sentry's
 	// mapping (a host read into a buffer): fork gives the child a copy of
 	// a pinned page instead of sharing it, so the write lands in the
@@ -338,11 +340,16 @@ func (mm *MemoryManager) removeRange(start, end uintptr) {
 	}
 	mm.split(start)
 	mm.split(end)
-	for _, v := range mm.vmasIn(start, end) {
+	gone := mm.vmasIn(start, end)
+	for _, v := range gone {
 		mm.vmas.Delete(v)
+	}
+	// Pages go before the mappables hear of it: the last mapping of a
+	// segment may free its pages, which must not stay mapped here.
+	mm.dropPages(start, end)
+	for _, v := range gone {
 		track(v, -1)
 	}
-	mm.dropPages(start, end)
 }
 
 // findGap returns the highest page-aligned address a below mm.mmapBase such
@@ -752,6 +759,7 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 		}
 		a = runEnd
 	}
+	mm.maxPages = max(mm.maxPages, len(mm.pages))
 	if !mapIt {
 		return nil
 	}
@@ -1194,6 +1202,10 @@ func (mm *MemoryManager) ForkSnapshot() *Snapshot {
 		}
 		c := *v
 		s.vmas = append(s.vmas, &c)
+		// The snapshot holds its mappings from now on (handed to the
+		// child's address space), so a mappable cannot go away before
+		// the child exists.
+		track(&c, 1)
 		if v.wipeOnFork {
 			return true
 		}
@@ -1238,15 +1250,73 @@ func NewFromSnapshot(p platform.Platform, mf *memfile.File, s *Snapshot) (*Memor
 				mf.DecRef(pg.off)
 			}
 		}
+		for _, v := range s.vmas {
+			track(v, -1)
+		}
 		return nil, err
 	}
 	m.brkStart, m.brk, m.mmapBase = s.brkStart, s.brk, s.mmapBase
 	for _, v := range s.vmas {
-		m.vmas.ReplaceOrInsert(v)
-		track(v, 1)
+		m.vmas.ReplaceOrInsert(v) // tracked since ForkSnapshot
 	}
 	m.pages = s.pages
+	m.maxPages = len(m.pages)
 	return m, nil
+}
+
+// MaxRSS returns the peak resident size in bytes (the pages populated at
+// once, file pages included), as ru_maxrss reports it.
+func (mm *MemoryManager) MaxRSS() uint64 {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	return uint64(mm.maxPages) * PageSize
+}
+
+// Detach implements the address-space half of shmdt(2): it looks for a
+// mapping at or above addr whose offset in its mappable equals its distance
+// from addr (an attachment made at addr) and whose mappable match accepts,
+// then removes every mapping of that mappable so placed within the
+// attachment's size (match's answer, rounded up to pages). It returns the
+// mappable, or EINVAL when no such mapping exists.
+func (mm *MemoryManager) Detach(addr uintptr, match func(vfs.Mappable) (size uint64, ok bool)) (vfs.Mappable, error) {
+	if addr&(PageSize-1) != 0 {
+		return nil, unix.EINVAL
+	}
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	attachedAt := func(v *vma) bool {
+		return v.mappable != nil && v.start >= addr && int64(v.start-addr) == v.fileOff
+	}
+	var found vfs.Mappable
+	var size uint64
+	mm.vmas.AscendGreaterOrEqual(&vma{start: addr}, func(v *vma) bool {
+		if !attachedAt(v) {
+			return true
+		}
+		if sz, ok := match(v.mappable); ok {
+			found, size = v.mappable, sz
+			return false
+		}
+		return true
+	})
+	if found == nil {
+		return nil, unix.EINVAL
+	}
+	size = (size + PageSize - 1) &^ (PageSize - 1)
+	var ranges [][2]uintptr
+	mm.vmas.AscendGreaterOrEqual(&vma{start: addr}, func(v *vma) bool {
+		if uint64(v.end-addr) > size {
+			return false
+		}
+		if attachedAt(v) && v.mappable == found {
+			ranges = append(ranges, [2]uintptr{v.start, v.end})
+		}
+		return true
+	})
+	for _, r := range ranges {
+		mm.removeRange(r[0], r[1])
+	}
+	return found, nil
 }
 
 // SharedOffset returns where the byte at addr lives in the memory file if

@@ -116,3 +116,20 @@ func countProcs(t *testing.T) int {
 	}
 	return n
 }
+
+// Job control from a shell: a stopped job shows as T in /proc, is
+// continued, and is killed; "ps"-like state is read from /proc/PID/status.
+func TestShellStopContinue(t *testing.T) {
+	script := `sleep 30 & p=$!; kill -STOP $p; sleep 0.3; grep '^State' /proc/$p/status; ` +
+		`kill -CONT $p; sleep 0.3; grep -c 'T (stopped)' /proc/$p/status; kill $p; wait $p; echo status=$?`
+	r := sameAsNative(t, "", "/bin/bash", "-c", script)
+	require.Equal(t, "State:\tT (stopped)\n0\nstatus=143\n", r.stdout)
+}
+
+// The sandbox's init is a pid namespace's init: stop signals with their
+// default action, sent from inside, do not stop it.
+func TestInitIgnoresStopSignals(t *testing.T) {
+	r := sandboxed(t, "", "/bin/bash", "-c", `kill -STOP $$; kill -TSTP 0; echo alive`)
+	require.Equal(t, 0, r.status, "stderr: %s", r.stderr)
+	require.Equal(t, "alive\n", r.stdout)
+}

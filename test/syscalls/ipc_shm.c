@@ -17,6 +17,17 @@
  * sched_get_priority_max(2), getcpu(2), getrusage(2) (RUSAGE_SELF,
  * RUSAGE_CHILDREN, RUSAGE_THREAD; EINVAL) and times(2).
  *
+ * Also: shmctl(2) IPC_SET (owner and permission bits; EPERM for others),
+ * IPC_INFO, SHM_INFO and SHM_STAT (an index in, the id out), permission
+ * checks against the mode (EACCES), shmop(2)'s SHM_RND and SHM_REMAP
+ * (EINVAL over an existing mapping without it) and shmdt's EINVAL for an
+ * address that is not an attach address, the id staying usable after
+ * IPC_RMID until the last detach while the key is released at once
+ * (shm_perm.__key becomes IPC_PRIVATE), execve(2) detaching ("Attached
+ * System V shared memory segments are detached"), sched_setscheduler(2)
+ * (SCHED_BATCH, SCHED_RESET_ON_FORK; EINVAL, EFAULT, ESRCH) and
+ * sched_rr_get_interval(2).
+ *
  * System V segments are created IPC_PRIVATE or with a key derived from the
  * pid, and always removed with IPC_RMID before the case ends.
  *
@@ -402,4 +413,269 @@ TEST(times_sane_and_counts_children) {
   CHECK(t1.tms_utime >= t0.tms_utime && t1.tms_stime >= t0.tms_stime);
   /* NULL is allowed on Linux */
   CHECK(times(NULL) != (clock_t)-1);
+}
+
+TEST(sysv_ipc_set_changes_owner_and_mode) {
+  int id = new_segment(4096);
+  struct shmid_ds ds;
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  ds.shm_perm.mode = 0640 | SHM_DEST; /* only the permission bits are taken */
+  ds.shm_perm.uid = 4321;
+  ds.shm_perm.gid = 8765;
+  CHECK_OK(shmctl(id, IPC_SET, &ds));
+  memset(&ds, 0, sizeof ds);
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_perm.mode, 0640);
+  CHECK_EQ(ds.shm_perm.uid, 4321);
+  CHECK_EQ(ds.shm_perm.gid, 8765);
+  /* the creator stays */
+  CHECK_EQ(ds.shm_perm.cuid, getuid());
+  CHECK_EQ(ds.shm_perm.cgid, getgid());
+  CHECK(ds.shm_ctime > 0);
+  CHECK_ERRNO(shmctl(id, IPC_SET, (struct shmid_ds *)8), EFAULT);
+  CHECK_ERRNO(shmctl(id, IPC_STAT, (struct shmid_ds *)8), EFAULT);
+  remove_segment();
+}
+
+/* Runs as root natively (as the harness does): a child that drops to an
+ * unprivileged uid is "other" for the segment's permission bits. */
+TEST(sysv_permissions_for_other_users) {
+  key_t key = (key_t)(0x5c000000 | (getpid() & 0xffffff));
+  int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+  CHECK(id >= 0);
+  shm_id = id;
+  atexit(remove_segment);
+  int go[2], back[2];
+  xpipe(go);
+  xpipe(back);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    CHILD_CHECK(setgid(65534) == 0 && setuid(65534) == 0);
+    struct shmid_ds ds;
+    CHILD_CHECK(shmget(key, 0, 0) == id); /* asking for no access is allowed */
+    CHILD_CHECK(shmget(key, 0, 0400) == -1 && errno == EACCES);
+    CHILD_CHECK(shmat(id, NULL, SHM_RDONLY) == (void *)-1 && errno == EACCES);
+    CHILD_CHECK(shmctl(id, IPC_STAT, &ds) == -1 && errno == EACCES);
+    memset(&ds, 0, sizeof ds);
+    CHILD_CHECK(shmctl(id, IPC_SET, &ds) == -1 && errno == EPERM);
+    CHILD_CHECK(shmctl(id, IPC_RMID, NULL) == -1 && errno == EPERM);
+    put1(back[1], '1');
+    CHILD_CHECK(get1(go[0]) == 'g');
+    /* now 0604: reading is allowed, writing is not */
+    CHILD_CHECK(shmget(key, 0, 0400) == id);
+    CHILD_CHECK(shmctl(id, IPC_STAT, &ds) == 0);
+    void *r = shmat(id, NULL, SHM_RDONLY);
+    CHILD_CHECK(r != (void *)-1);
+    CHILD_CHECK(strcmp(r, "owner") == 0);
+    CHILD_CHECK(shmat(id, NULL, 0) == (void *)-1 && errno == EACCES);
+    CHILD_CHECK(shmdt(r) == 0);
+    _exit(0);
+  }
+  close(back[1]);
+  CHECK_EQ(get1(back[0]), '1');
+  char *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  strcpy(m, "owner");
+  struct shmid_ds ds;
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  ds.shm_perm.mode = 0604;
+  CHECK_OK(shmctl(id, IPC_SET, &ds));
+  put1(go[1], 'g');
+  expect_exit(pid, 0);
+  CHECK_OK(shmdt(m));
+  remove_segment();
+}
+
+TEST(sysv_shmat_addresses_rnd_and_remap) {
+  int id = new_segment(8192);
+  /* find a free, aligned place */
+  char *hole = mmap(NULL, 4 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(hole != MAP_FAILED);
+  CHECK_OK(munmap(hole, 4 * 4096));
+  char *a = shmat(id, hole + 123, SHM_RND);
+  CHECK_EQ((long)a, (long)hole);
+  strcpy(a + 4096, "second page");
+  /* the range is taken: EINVAL without SHM_REMAP */
+  CHECK_ERRNO((long)shmat(id, hole + 4096, 0), EINVAL);
+  char *b = shmat(id, hole + 4096, SHM_REMAP);
+  CHECK_EQ((long)b, (long)(hole + 4096));
+  /* b's first page is the segment's first page */
+  CHECK_EQ(b[0], 0);
+  strcpy(b, "first page");
+  CHECK(strcmp(a, "first page") == 0);
+  CHECK_ERRNO((long)shmat(id, NULL, SHM_REMAP), EINVAL);
+  struct shmid_ds ds;
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_nattch, 2);
+  CHECK_OK(shmdt(b));
+  /* what is left of a: its first page */
+  CHECK(strcmp(a, "first page") == 0);
+  CHECK_OK(shmdt(a));
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_nattch, 0);
+  remove_segment();
+}
+
+TEST(sysv_shmdt_needs_the_attach_address) {
+  int id = new_segment(3 * 4096);
+  char *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  CHECK_ERRNO(shmdt(m + 4096), EINVAL);
+  CHECK_ERRNO(shmdt(m + 1), EINVAL);
+  /* an ordinary mapping is not an attachment */
+  void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  CHECK(p != MAP_FAILED);
+  CHECK_ERRNO(shmdt(p), EINVAL);
+  munmap(p, 4096);
+  m[2 * 4096] = 'z';
+  CHECK_OK(shmdt(m));
+  CHECK_ERRNO(shmdt(m), EINVAL);
+  remove_segment();
+}
+
+TEST(sysv_attach_after_rmid_and_key_released) {
+  key_t key = (key_t)(0x5d000000 | (getpid() & 0xffffff));
+  int id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+  CHECK(id >= 0);
+  shm_id = id;
+  atexit(remove_segment);
+  char *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  strcpy(m, "kept");
+  CHECK_OK(shmctl(id, IPC_RMID, NULL));
+  /* the key is free at once */
+  CHECK_ERRNO(shmget(key, 4096, 0600), ENOENT);
+  struct shmid_ds ds;
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_perm.__key, IPC_PRIVATE);
+  /* the id still attaches until the segment is gone */
+  char *n = shmat(id, NULL, SHM_RDONLY);
+  CHECK(n != (void *)-1);
+  CHECK(strcmp(n, "kept") == 0);
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_nattch, 2);
+  CHECK_OK(shmdt(m));
+  CHECK_OK(shmdt(n));
+  CHECK_ERRNO((long)shmat(id, NULL, 0), EINVAL);
+  shm_id = -1;
+}
+
+TEST(sysv_execve_detaches) {
+  int id = new_segment(4096);
+  void *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  int gate[2], execd[2];
+  CHECK_OK(pipe(gate));
+  xpipe(execd); /* close-on-exec: EOF once the child has exec'd */
+  pid_t pid = xfork();
+  if (pid == 0) {
+    close(gate[1]);
+    close(execd[0]);
+    dup2(gate[0], 0);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execl("/bin/cat", "cat", (char *)NULL);
+    _exit(127);
+  }
+  close(gate[0]);
+  close(execd[1]);
+  struct shmid_ds ds;
+  char c;
+  CHECK_EQ(read(execd[0], &c, 1), 0);
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_nattch, 1);
+  close(gate[1]);
+  expect_exit(pid, 0);
+  CHECK_OK(shmdt(m));
+  remove_segment();
+}
+
+TEST(sysv_ipc_info_shm_info_shm_stat) {
+  int id = new_segment(3 * 4096);
+  char *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  m[0] = 1; /* one resident page at least */
+  struct shminfo si;
+  int maxidx = shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
+  CHECK(maxidx >= 0);
+  CHECK_EQ(si.shmmin, 1);
+  CHECK(si.shmmni >= 1);
+  CHECK(si.shmmax >= 3 * 4096);
+  struct shm_info info;
+  CHECK_EQ(shmctl(0, SHM_INFO, (struct shmid_ds *)&info), maxidx);
+  CHECK(info.used_ids >= 1);
+  CHECK(info.shm_tot >= 3);
+  CHECK(info.shm_rss >= 1);
+  /* SHM_STAT takes an index and answers with the id */
+  int found = 0;
+  for (int i = 0; i <= maxidx && !found; i++) {
+    struct shmid_ds ds;
+    int r = shmctl(i, SHM_STAT, &ds);
+    if (r == id) {
+      found = 1;
+      CHECK_EQ(ds.shm_segsz, 3 * 4096);
+      CHECK_EQ(ds.shm_nattch, 1);
+    }
+  }
+  CHECK(found);
+  CHECK_ERRNO(shmctl(0, 12345, (struct shmid_ds *)&si), EINVAL);
+  CHECK_OK(shmdt(m));
+  remove_segment();
+}
+
+TEST(sysv_size_rounds_to_pages_in_mapping) {
+  int id = new_segment(100);
+  struct shmid_ds ds;
+  CHECK_OK(shmctl(id, IPC_STAT, &ds));
+  CHECK_EQ(ds.shm_segsz, 100);
+  volatile char *m = shmat(id, NULL, 0);
+  CHECK(m != (void *)-1);
+  /* the whole page is usable */
+  m[4095] = 'x';
+  CHECK_EQ(m[4095], 'x');
+  CHECK_OK(shmdt((void *)m));
+  remove_segment();
+}
+
+TEST(sched_setscheduler_batch_and_reset_on_fork) {
+  struct sched_param sp = {.sched_priority = 0};
+  CHECK_OK(sched_setscheduler(0, SCHED_BATCH, &sp));
+  CHECK_EQ(sched_getscheduler(0), SCHED_BATCH);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    CHILD_CHECK(sched_getscheduler(0) == SCHED_BATCH);
+    _exit(0);
+  }
+  expect_exit(pid, 0);
+  CHECK_OK(sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &sp));
+  CHECK_EQ(sched_getscheduler(0), SCHED_OTHER | SCHED_RESET_ON_FORK);
+  pid = xfork();
+  if (pid == 0) {
+    CHILD_CHECK(sched_getscheduler(0) == SCHED_OTHER);
+    _exit(0);
+  }
+  expect_exit(pid, 0);
+  CHECK_OK(sched_setscheduler(0, SCHED_OTHER, &sp));
+  CHECK_EQ(sched_getscheduler(0), SCHED_OTHER);
+  /* priorities outside the policy's range, bad policies, bad pointers */
+  sp.sched_priority = 5;
+  CHECK_ERRNO(sched_setscheduler(0, SCHED_BATCH, &sp), EINVAL);
+  CHECK_ERRNO(sched_setparam(0, &sp), EINVAL);
+  sp.sched_priority = 0;
+  CHECK_OK(sched_setparam(0, &sp));
+  CHECK_ERRNO(sched_setscheduler(0, 12345, &sp), EINVAL);
+  CHECK_ERRNO(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, NULL), EINVAL);
+  CHECK_ERRNO(syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, (void *)8), EFAULT);
+  CHECK_ERRNO(sched_setscheduler(dead_pid(), SCHED_OTHER, &sp), ESRCH);
+  CHECK_ERRNO(sched_get_priority_min(-1), EINVAL);
+  struct timespec ts;
+  CHECK_OK(sched_rr_get_interval(0, &ts));
+  CHECK(ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
+}
+
+TEST(getrusage_and_times_bad_pointers) {
+  CHECK_ERRNO(syscall(SYS_getrusage, RUSAGE_SELF, (void *)8), EFAULT);
+  CHECK_ERRNO(syscall(SYS_times, (void *)8), EFAULT);
+  CHECK_ERRNO(syscall(SYS_getcpu, (void *)8, NULL, NULL), EFAULT);
 }

@@ -17,6 +17,9 @@
  * is 0: such children report no core dump), kill(2) (a zombie still exists
  * for kill) and signal(7).
  *
+ * The raw waitid system call's fifth argument (a struct rusage, filled only
+ * when a child is reported) is checked too.
+ *
  * Reparenting to an init process is not tested: the test binary is not pid 1.
  *
  * The go:build line above only keeps the go tool from taking this file for
@@ -410,4 +413,33 @@ TEST(sa_nocldwait_children_reaped_automatically) {
   int st;
   CHECK_ERRNO(wait(&st), ECHILD);
   CHECK_ERRNO(kill(pid, 0), ESRCH);
+}
+
+/* The raw waitid system call takes a fifth argument, a struct rusage that
+ * gets the reaped child's usage (glibc's waitid passes NULL). */
+TEST(raw_waitid_fills_rusage) {
+  pid_t pid = xfork();
+  if (pid == 0) {
+    struct timespec ts;
+    do clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); while (ts.tv_sec == 0 && ts.tv_nsec < 20000000);
+    _exit(0);
+  }
+  siginfo_t si;
+  struct rusage ru;
+  memset(&ru, 0xff, sizeof ru);
+  memset(&si, 0, sizeof si);
+  CHECK_EQ(syscall(SYS_waitid, P_PID, pid, &si, WEXITED, &ru), 0);
+  CHECK_EQ(si.si_pid, pid);
+  long long us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  CHECK(us >= 10000);
+  CHECK(us < 10000000);
+  /* nothing reported: the rusage is left alone */
+  int gate[2];
+  xpipe(gate);
+  pid = gated_child(gate, 0);
+  memset(&ru, 0x5a, sizeof ru);
+  CHECK_EQ(syscall(SYS_waitid, P_PID, pid, &si, WEXITED | WNOHANG, &ru), 0);
+  CHECK_EQ(ru.ru_maxrss, 0x5a5a5a5a5a5a5a5aLL);
+  close(gate[1]);
+  expect_exit(pid, 0);
 }
