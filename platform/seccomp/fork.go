@@ -17,6 +17,11 @@ import (
 //
 // The clone is made by one locked OS thread that never exits (the forker),
 // because the stub's parent-death signal follows the thread that made it.
+//
+// The sentry must not have an rseq area registered (a cgo build's C library
+// registers one per thread unless GLIBC_TUNABLES=glibc.pthread.rseq=0): the
+// stub inherits the registration, and once the area is unmapped the kernel
+// kills the stub at its next rseq update.
 
 //go:linkname beforeFork syscall.runtime_BeforeFork
 func beforeFork()
