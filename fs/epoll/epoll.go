@@ -8,6 +8,7 @@
 package epoll
 
 import (
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -33,8 +34,11 @@ type entry struct {
 	data     uint64
 	disabled bool
 	// seen is the file's change channel when the entry last reported
-	// (edge-triggered entries wait for it to fire).
-	seen <-chan struct{}
+	// (edge-triggered entries wait for it to fire), or, for a file that
+	// counts its edges, edges is the count then.
+	seen     <-chan struct{}
+	edges    uint64
+	reported bool
 }
 
 // Instance is one epoll instance.
@@ -83,7 +87,7 @@ func (ep *Instance) Ctl(op int, fd int, file *vfs.FileDescription, events uint32
 		if e.events&EPOLLEXCLUSIVE != 0 {
 			return unix.EINVAL
 		}
-		*e = entry{events: events, data: data}
+		*e = entry{events: events, data: data} // a new edge for EPOLLET
 	case unix.EPOLL_CTL_DEL:
 		if !exists {
 			return unix.ENOENT
@@ -129,6 +133,7 @@ func (ep *Instance) Collect(max int) ([]Event, []<-chan struct{}, bool) {
 	defer ep.mu.Unlock()
 	var out []Event
 	var chans []<-chan struct{}
+	var reported []key
 	pollNeeded := false
 	for _, k := range ep.order {
 		e := ep.interest[k]
@@ -147,20 +152,43 @@ func (ep *Instance) Collect(max int) ([]Event, []<-chan struct{}, bool) {
 		if ready == 0 || len(out) >= max {
 			continue
 		}
-		if e.events&EPOLLET != 0 && e.seen != nil {
-			select {
-			case <-e.seen:
-			default:
-				continue // no change since the last report
+		var edges uint64
+		counter, counts := k.file.Impl.(vfs.EdgeCounter)
+		if counts {
+			edges = counter.EdgeCount(mask)
+		}
+		if e.events&EPOLLET != 0 && e.reported {
+			if counts {
+				if edges == e.edges {
+					continue // no new event of the kinds asked for
+				}
+			} else if e.seen != nil {
+				select {
+				case <-e.seen:
+				default:
+					continue // no change since the last report
+				}
 			}
 		}
 		out = append(out, Event{Events: ready, Data: e.data})
+		reported = append(reported, k)
 		if e.events&EPOLLET != 0 {
-			e.seen = ch
+			e.seen, e.edges, e.reported = ch, edges, true
 		}
 		if e.events&EPOLLONESHOT != 0 {
 			e.disabled = true
 		}
+	}
+	// Reported entries go to the back of the line, so that a caller
+	// taking fewer events than are ready gets the others next time.
+	if len(reported) > 0 {
+		rest := make([]key, 0, len(ep.order))
+		for _, k := range ep.order {
+			if !slices.Contains(reported, k) {
+				rest = append(rest, k)
+			}
+		}
+		ep.order = append(rest, reported...)
 	}
 	return out, chans, pollNeeded
 }

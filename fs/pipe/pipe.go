@@ -41,6 +41,10 @@ type Pipe struct {
 	// readerOpens and writerOpens count opens ever made, so a FIFO open
 	// waiting for the other side sees one that came and went.
 	readerOpens, writerOpens int
+	// inEdges counts the events that wake readers (data written, the last
+	// writer gone), outEdges those that wake writers (data read, the last
+	// reader gone): edge-triggered epoll reports each once.
+	inEdges, outEdges uint64
 }
 
 // broadcastLocked wakes every waiter.
@@ -187,6 +191,7 @@ func (e *End) Readv(bufs [][]byte) (int, error) {
 	if len(p.buf) == 0 {
 		p.buf = nil
 	}
+	p.outEdges++
 	p.broadcastLocked()
 	return n, nil
 }
@@ -232,6 +237,7 @@ func (e *End) Writev(bufs [][]byte) (int, error) {
 		n := min(room, rest)
 		p.buf = append(p.buf, data[done:done+n]...)
 		done += n
+		p.inEdges++
 		p.broadcastLocked()
 	}
 	return done, nil
@@ -303,9 +309,11 @@ func (e *End) Release() {
 	e.released = true
 	if e.read {
 		p.readers--
+		p.outEdges++
 	}
 	if e.write {
 		p.writers--
+		p.inEdges++
 	}
 	p.broadcastLocked()
 }
@@ -332,6 +340,21 @@ func (e *End) Readiness(mask uint32) uint32 {
 		}
 	}
 	return ev & mask
+}
+
+// EdgeCount implements vfs.EdgeCounter.
+func (e *End) EdgeCount(mask uint32) uint64 {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n uint64
+	if mask&(vfs.PollIn|vfs.PollRdNorm|vfs.PollHup|vfs.PollRdHup) != 0 {
+		n += p.inEdges
+	}
+	if mask&(vfs.PollOut|vfs.PollWrNorm|vfs.PollErr) != 0 {
+		n += p.outEdges
+	}
+	return n
 }
 
 // Changed implements vfs.Pollable.

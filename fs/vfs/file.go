@@ -347,6 +347,14 @@ type Pollable interface {
 	Changed() <-chan struct{}
 }
 
+// EdgeCounter is implemented by pollable files that count the events that
+// wake their pollers among mask (new input for POLLIN, new room for
+// POLLOUT), as Linux's wake-ups carry the event kind: edge-triggered epoll
+// then reports each such event once, and not a change of another kind.
+type EdgeCounter interface {
+	EdgeCount(mask uint32) uint64
+}
+
 // Readiness returns fd's ready events among mask (POLLERR and POLLHUP are
 // always reported).
 func (fd *FileDescription) Readiness(mask uint32) (uint32, <-chan struct{}) {
