@@ -213,6 +213,7 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	}
 	// The point of no return.
 	t.killOtherThreads()
+	t.becomeLeader()
 	t.noteExec()
 	old := t.mm
 	t.mm = p.mm
@@ -233,6 +234,26 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	t.tg.deleteAllTimers(false)
 	t.execDone()
 	return nil
+}
+
+// becomeLeader makes a thread that execs in place of its group's leader
+// the leader, with the process's id as its thread id (execve(2): "all other
+// threads except the calling thread are destroyed"; the caller takes over
+// the thread group ID). The old leader is gone by now.
+func (t *Task) becomeLeader() {
+	k := t.k
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	tg := t.tg
+	if tg.leader == t {
+		return
+	}
+	k.mu.Lock()
+	delete(k.tasks, t.tid)
+	t.tid = tg.pid
+	k.tasks[t.tid] = t
+	k.mu.Unlock()
+	tg.leader = t
 }
 
 // resetHandlers sets every caught signal back to its default action, as

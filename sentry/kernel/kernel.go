@@ -76,7 +76,7 @@ type Kernel struct {
 	// wg counts running task goroutines.
 	wg sync.WaitGroup
 
-	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID, tgs, dying
+	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID, tgs, dying; taken after sigMu when both are held
 	nextTID int
 	ntasks  int
 	// dying is set once init has exited: every task is being killed.
@@ -335,8 +335,14 @@ func (k *Kernel) register(t *Task) {
 func (k *Kernel) unregister(t *Task) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	delete(k.tasks, t.tid)
-	delete(k.byHostTID, t.hostTID)
+	// Only its own entries: a thread that exec'd in the leader's place
+	// has taken over the leader's id.
+	if k.tasks[t.tid] == t {
+		delete(k.tasks, t.tid)
+	}
+	if k.byHostTID[t.hostTID] == t {
+		delete(k.byHostTID, t.hostTID)
+	}
 }
 
 // Task returns the live task with id tid.

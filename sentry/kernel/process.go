@@ -315,6 +315,9 @@ func (f *FSContext) Fork() *FSContext {
 func (t *Task) exitTask() {
 	k := t.k
 	t.exitRobustList()
+	// The thread id goes before the clear-tid word is cleared: a joiner
+	// woken by it must find the thread gone (tgkill ESRCH).
+	k.unregister(t)
 	if t.ClearChildTID != 0 && t.mm != nil {
 		var z [4]byte
 		if _, err := t.mm.CopyOut(t.ClearChildTID, z[:]); err == nil {
@@ -324,7 +327,6 @@ func (t *Task) exitTask() {
 		}
 	}
 	t.tg.finish(t)
-	k.unregister(t)
 	k.mu.Lock()
 	k.ntasks--
 	k.mu.Unlock()
