@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +19,7 @@ import (
 	"sbx/gofer/confine"
 	"sbx/gofer/proto"
 	"sbx/sentry/kernel"
+	"sbx/syscalls"
 )
 
 // The sandbox process. `sbx run` (the launcher) starts the gofer on the
@@ -54,6 +58,10 @@ type LaunchConfig struct {
 	ProfileCPU string
 	HasBinary  bool
 	HasGofer   bool
+	// DebugSeccomp lets host syscalls outside the sandbox process's
+	// allow-list through; the host kernel logs them and the launcher
+	// names them when the sandbox ends.
+	DebugSeccomp bool
 }
 
 // Launch runs the sandbox process for lc with the given standard streams
@@ -113,6 +121,18 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		cmd.SysProcAttr = a
 		return cmd, cmd.Start()
 	}
+	kmsg := -1
+	if lc.DebugSeccomp {
+		// The kernel's log, from now on: violations are audit records.
+		// (A raw FD: Go would make an *os.File of a non-blocking FD wait
+		// in its poller instead of returning EAGAIN at the end.)
+		if kmsg, err = unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+			unix.Seek(kmsg, 0, io.SeekEnd)
+		} else {
+			log.Warn("--debug-seccomp: cannot read the kernel log; look for audit type=1326 records", "err", err)
+			kmsg = -1
+		}
+	}
 	cmd, err := start(attr)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
 		// No namespaces for us here (an unprivileged user without user
@@ -133,6 +153,10 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	stop := forwardToProcess(cmd.Process)
 	err = cmd.Wait()
 	stop()
+	if kmsg >= 0 {
+		reportSeccompLog(kmsg, self, stdio[2])
+		unix.Close(kmsg)
+	}
 	if foreground {
 		// Take the terminal back (ignoring the SIGTTOU a background
 		// process group gets for it).
@@ -235,4 +259,48 @@ func SandboxConfig() (LaunchConfig, Config, error) {
 // the bounding set too.
 func Lockdown() error {
 	return confine.Lock(confine.Options{})
+}
+
+// reportSeccompLog names the host syscalls the sandbox's processes made
+// outside their allow-lists, from the kernel's seccomp audit records
+// (type=1326) of processes running exe.
+func reportSeccompLog(kmsg int, exe string, out *os.File) {
+	if out == nil {
+		return
+	}
+	counts := map[int]int{}
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(kmsg, buf)
+		if err != nil || n <= 0 {
+			if err == unix.EPIPE { // records were overwritten: go on
+				continue
+			}
+			break
+		}
+		rec := string(buf[:n])
+		if !strings.Contains(rec, "type=1326") || !strings.Contains(rec, `exe="`+exe+`"`) {
+			continue
+		}
+		if i := strings.Index(rec, " syscall="); i >= 0 {
+			f := strings.Fields(rec[i+len(" syscall="):])
+			if len(f) > 0 {
+				if nr, err := strconv.Atoi(f[0]); err == nil {
+					counts[nr]++
+				}
+			}
+		}
+	}
+	if len(counts) == 0 {
+		fmt.Fprintln(out, "sbx: --debug-seccomp: no host syscall outside the allow-lists")
+		return
+	}
+	var nrs []int
+	for nr := range counts {
+		nrs = append(nrs, nr)
+	}
+	sort.Ints(nrs)
+	for _, nr := range nrs {
+		fmt.Fprintf(out, "sbx: --debug-seccomp: host syscall %s (%d) outside the allow-list, %d time(s)\n", syscalls.Name(uintptr(nr)), nr, counts[nr])
+	}
 }

@@ -105,6 +105,7 @@ type runOptions struct {
 	pids     int
 	tty      bool
 	stdin    bool
+	debugSec bool
 }
 
 // listFlag collects a repeatable flag.
@@ -140,6 +141,7 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
 	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
 	fs.IntVar(&o.pids, "pids-limit", 0, "at most `N` processes and threads in the sandbox (fork and clone then fail with EAGAIN); 0: no limit")
+	fs.BoolVar(&o.debugSec, "debug-seccomp", false, "let host syscalls outside the sandbox's seccomp allow-lists through, and name them when the sandbox ends (for sbx developers; the default kills the sandbox)")
 	fs.BoolVar(&o.tty, "t", false, "give the program a terminal of the sandbox's own (a pseudo-terminal: line editing, ^C, job control, window size) connected to sbx's standard streams")
 	fs.BoolVar(&o.stdin, "i", true, "keep standard input attached (the default; -i=false gives the program /dev/null)")
 	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
@@ -239,6 +241,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		Platform: cfg.Platform, Path: cfg.Path, Argv: cfg.Argv, Envv: cfg.Envv, MemoryLimit: cfg.MemoryLimit,
 		Creds: cfg.Creds, RootDir: cfg.RootDir, Binds: cfg.Binds, Cwd: cfg.Cwd, PidsLimit: cfg.PidsLimit,
 		Terminal: cfg.Terminal, Strace: o.strace, DebugLog: o.debugLog, ProfileCPU: o.cpuProf,
+		DebugSeccomp: o.debugSec,
 	}
 	// The standard streams as files (os.Stdin and friends for 0-2, so no
 	// second *os.File closes them when collected).
@@ -289,6 +292,10 @@ func sandboxMain(stdout, stderr io.Writer) int {
 	}
 	if err := boot.Lockdown(); err != nil {
 		fmt.Fprintf(stderr, "sbx: locking the sandbox down: %v\n", err)
+		return exitInternal
+	}
+	if err := boot.InstallSentryFilter(lc.DebugSeccomp); err != nil {
+		fmt.Fprintf(stderr, "sbx: installing the sandbox's seccomp filter: %v\n", err)
 		return exitInternal
 	}
 	st, err := boot.Run(cfg)
