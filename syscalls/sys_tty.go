@@ -25,15 +25,20 @@ func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr
 	case unix.TIOCSCTTY:
 		return 0, true, t.SetControllingTTY(term, arg == 1)
 	case unix.TIOCNOTTY:
+		if ep.IsMaster() {
+			// Linux compares the caller's terminal with the master
+			// itself, which is never a controlling terminal.
+			return 0, true, unix.ENOTTY
+		}
 		return 0, true, t.NoControllingTTY(term)
 	case unix.TIOCGPGRP:
-		pg, err := t.TTYForeground(term)
+		pg, err := t.TTYForeground(term, ep.IsMaster())
 		if err != nil {
 			return 0, true, err
 		}
 		return 0, true, putInt32(t, arg, int32(pg))
 	case unix.TIOCGSID:
-		sid, err := t.TTYSession(term)
+		sid, err := t.TTYSession(term, ep.IsMaster())
 		if err != nil {
 			return 0, true, err
 		}
@@ -46,7 +51,7 @@ func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr
 		return 0, true, t.SetTTYForeground(term, int(int32(binary.LittleEndian.Uint32(b[:]))))
 	case unix.TIOCGPTPEER:
 		if !ep.IsMaster() {
-			return 0, true, unix.ENOTTY
+			return 0, true, unix.EIO // Linux: not a pty master
 		}
 		fd, err := openPeer(t, term, int(arg))
 		return uintptr(fd), true, err

@@ -254,14 +254,14 @@ func (m *Master) Readiness(mask uint32) uint32 {
 
 // Release implements vfs.FileDescriptionImpl: when the last master
 // closes, the replica is hung up (its reads see end of file, its writes
-// EIO), the session's foreground group gets SIGHUP and SIGCONT, and the
-// terminal leaves /dev/pts.
+// EIO), the terminal leaves /dev/pts, and the kernel detaches the session
+// it controls (Linux's tty_vhangup of the replica: SIGHUP and SIGCONT go
+// to the session leader, not to the foreground group).
 func (m *Master) Release() {
 	t := m.t
 	t.mu.Lock()
 	t.masters--
 	last := t.masters == 0
-	fg := t.fg
 	t.broadcastLocked()
 	t.mu.Unlock()
 	if !last {
@@ -270,9 +270,8 @@ func (m *Master) Release() {
 	if m.pts != nil {
 		m.pts.remove(t.Index)
 	}
-	if fg > 0 && t.jc != nil {
-		t.jc.SignalGroup(fg, int(unix.SIGHUP))
-		t.jc.SignalGroup(fg, int(unix.SIGCONT))
+	if t.jc != nil {
+		t.jc.Hangup(t)
 	}
 }
 
@@ -306,22 +305,36 @@ func (r *Replica) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Dev: st.Dev, Ino: st.Ino, Nlink: 1, Mode: st.Mode, Uid: st.UID, Gid: st.GID, Rdev: st.Rdev, Blksize: 1024}, nil
 }
 
-// Readiness implements vfs.Pollable.
+// Readiness implements vfs.Pollable. In non-canonical mode with VMIN set
+// and VTIME zero, input is readable once VMIN bytes are there, as a read
+// would wait for them (Linux's input_available_p).
 func (r *Replica) Readiness(mask uint32) uint32 {
 	t := r.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var ev uint32
-	if t.hasInputLocked() {
+	if t.pollInputLocked() {
 		ev |= vfs.PollIn | vfs.PollRdNorm
 	}
 	if len(t.out) < maxOutput {
 		ev |= vfs.PollOut | vfs.PollWrNorm
 	}
 	if t.masters == 0 {
-		ev |= vfs.PollIn | vfs.PollRdNorm | vfs.PollHup
+		ev |= vfs.PollIn | vfs.PollRdNorm | vfs.PollOut | vfs.PollWrNorm | vfs.PollHup | vfs.PollErr
 	}
 	return ev & mask
+}
+
+// pollInputLocked reports input poll(2) calls readable.
+func (t *Terminal) pollInputLocked() bool {
+	if t.canonicalLocked() {
+		return len(t.cooked) > 0
+	}
+	want := 1
+	if vmin := int(t.termios.Cc[vMIN]); vmin > 0 && t.termios.Cc[vTIME] == 0 {
+		want = vmin
+	}
+	return len(t.raw) >= want
 }
 
 // Release implements vfs.FileDescriptionImpl.

@@ -31,6 +31,10 @@ type JobControl interface {
 	// return (EIO, or a restart error after signalling the caller's
 	// group), as the rules of termios(3) "Job control" decide.
 	BackgroundCheck(t *Terminal, sig int) error
+	// Hangup is called without the terminal's lock when its last master
+	// has closed: the session it controls loses it, and the session
+	// leader is told with SIGHUP and SIGCONT.
+	Hangup(t *Terminal)
 }
 
 // Limits of the queues. Linux's line discipline holds 4 KiB of input; the
@@ -429,6 +433,11 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.masters == 0 {
+		// Hung up: Linux answers every read of a hung-up file with end
+		// of file, even with input left.
+		return 0, nil
+	}
 	if t.canonicalLocked() {
 		for !t.hasInputLocked() {
 			if t.masters == 0 {
@@ -447,9 +456,6 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 	want := min(vmin, len(dst))
 	if nonblock {
 		if len(t.raw) == 0 {
-			if t.masters == 0 {
-				return 0, nil
-			}
 			return 0, unix.EAGAIN
 		}
 		return t.takeLocked(dst), nil
@@ -483,7 +489,7 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 			break
 		}
 		if t.masters == 0 {
-			break
+			return 0, nil
 		}
 		if vtime > 0 && len(t.raw) > 0 && len(t.raw) != seen && vmin > 0 {
 			seen = len(t.raw)

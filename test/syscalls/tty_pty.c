@@ -99,6 +99,9 @@ static pid_t fork_background(int gate[2]) {
   return g;
 }
 
+static volatile sig_atomic_t caught;
+static void count_sig(int sig) { (void)sig; caught++; }
+
 /* ---- opening a pair ---- */
 
 TEST(openpt_grantpt_unlockpt_ptsname) {
@@ -680,6 +683,9 @@ TEST(sigwinch_to_foreground_group_on_change) {
   if (pid == 0) {
     child_guard(20);
     close(m);
+    /* a handler, as programs that care have: the default action of
+     * SIGWINCH is to ignore it */
+    on_signal(SIGWINCH, count_sig, 0);
     block_sig(SIGWINCH);
     int r = leader_with_ctty(name);
     CHILD_CHECK(tcgetpgrp(r) == getpid());
@@ -934,6 +940,30 @@ TEST(tcsetpgrp_errors) {
   close(m);
 }
 
+TEST(master_side_session_requests) {
+  int m = xmaster();
+  const char *name = replica_name(m);
+  /* no session yet: no foreground group, no session id */
+  pid_t v = 77;
+  CHECK_EQ(ioctl(m, TIOCGPGRP, &v), 0);
+  CHECK_EQ(v, 0);
+  CHECK_ERRNO(ioctl(m, TIOCGSID, &v), ENOTTY);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    int r = leader_with_ctty(name);
+    /* the master is never the controlling terminal itself */
+    CHILD_CHECK(ioctl(m, TIOCNOTTY) == -1 && errno == ENOTTY);
+    CHILD_CHECK(tcgetsid(r) == getpid());
+    /* but the foreground group of its replica can be set through it */
+    CHILD_CHECK(tcsetpgrp(m, getpid()) == 0);
+    CHILD_CHECK(tcgetpgrp(m) == getpid());
+    _exit(0);
+  }
+  expect_exit(pid, 0);
+  close(m);
+}
+
 /* ---- signals from the keyboard ---- */
 
 /* isig_case: a session leader with the terminal waits for sig, which the
@@ -1026,9 +1056,6 @@ TEST(background_read_sigttin_ignored_eio) {
   expect_output(m, "bg");
   close(m);
 }
-
-static volatile sig_atomic_t caught;
-static void count_sig(int sig) { (void)sig; caught++; }
 
 TEST(background_access_with_handler_eintr) {
   int m = xmaster();
