@@ -21,6 +21,16 @@ import (
 // terminal; handled is false for the requests the terminal serves.
 func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr, handled bool, err error) {
 	term := ep.Terminal()
+	if !ep.IsMaster() && term.HungUp() {
+		// Linux's hung_up_tty_ioctl.
+		switch req {
+		case unix.TIOCSPGRP:
+			return 0, true, unix.ENOTTY
+		case unix.TIOCSCTTY, unix.TIOCNOTTY, unix.TIOCGPGRP, unix.TIOCGSID, unix.TIOCGPTPEER:
+			return 0, true, unix.EIO
+		}
+		return 0, false, nil
+	}
 	switch req {
 	case unix.TIOCSCTTY:
 		return 0, true, t.SetControllingTTY(term, arg == 1)

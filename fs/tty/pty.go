@@ -83,6 +83,9 @@ func scatter(bufs [][]byte, read func([]byte) (int, error)) (int, error) {
 // which end is asking.
 func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool) (uintptr, error) {
 	t := e.t
+	if !master && t.HungUp() {
+		return 0, unix.EIO
+	}
 	switch req {
 	case unix.TCGETS, unix.TCGETS2:
 		t.mu.Lock()
@@ -125,16 +128,19 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 		w.unmarshal(b)
 		t.SetWinsize(w)
 		return 0, nil
-	case unix.TIOCINQ, unix.TIOCOUTQ:
+	case unix.TIOCINQ:
 		t.mu.Lock()
-		var n int
-		if (req == unix.TIOCINQ) == master {
+		n := t.readableLocked()
+		if master {
 			n = len(t.out) // the master's input is the replica's output
-		} else {
-			n = t.readableLocked()
 		}
 		t.mu.Unlock()
 		return 0, putInt(mem, arg, uint32(n))
+	case unix.TIOCOUTQ:
+		// A pty keeps no output queue of its own (Linux's pty driver
+		// has no chars_in_buffer): output is at once the other side's
+		// input.
+		return 0, putInt(mem, arg, 0)
 	case unix.TCFLSH:
 		in, out := false, false
 		switch arg {
@@ -344,6 +350,14 @@ func (r *Replica) Release() {
 	t.replicas--
 	t.broadcastLocked()
 	t.mu.Unlock()
+}
+
+// HungUp reports a terminal whose master is gone: its replica files are
+// hung up (reads see end of file, writes and requests fail with EIO).
+func (t *Terminal) HungUp() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.masters == 0
 }
 
 // OpenReplica opens a new replica end (open(2) of /dev/pts/<n>, or of

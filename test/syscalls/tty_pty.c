@@ -144,6 +144,23 @@ TEST(replica_locked_until_unlockpt) {
   close(m);
 }
 
+TEST(pty_calls_on_non_masters_fail) {
+  int m, r;
+  xpair(&m, &r);
+  int p[2];
+  xpipe(p);
+  CHECK_ERRNO(grantpt(p[0]), EINVAL);
+  CHECK_ERRNO(grantpt(r), EINVAL);
+  CHECK_ERRNO(unlockpt(r), EINVAL);
+  errno = 0;
+  CHECK(ptsname(r) == NULL);
+  CHECK_EQ(errno, ENOTTY);
+  close(p[0]);
+  close(p[1]);
+  close(r);
+  close(m);
+}
+
 TEST(tiocgptn_names_the_replica) {
   int m = xmaster();
   unsigned n = 12345;
@@ -464,6 +481,55 @@ TEST(onlcr_and_opost_on_output) {
   close(m);
 }
 
+TEST(echo_of_erasing_follows_linux) {
+  int m, r;
+  xpair(&m, &r);
+  char buf[64];
+  /* a tab is rubbed out back to where it started: the line began after a
+   * prompt in column 4, and "x" took one more column */
+  CHECK_EQ(write(r, "ab> ", 4), 4);
+  expect_output(m, "ab> ");
+  type_in(m, "x\t\x7f");
+  expect_output(m, "x\t\b\b\b");
+  /* VWERASE: a word ends at punctuation once letters were seen */
+  type_in(m, "a.b-c_d\x17");
+  expect_output(m, "a.b-c_d\b \b\b \b\b \b");
+  /* VREPRINT shows the line again */
+  type_in(m, "\x12");
+  expect_output(m, "^R\r\nxa.b-");
+  type_in(m, "\n");
+  expect_output(m, "\r\n");
+  CHECK_EQ(read(r, buf, sizeof buf), 6);
+  CHECK(memcmp(buf, "xa.b-\n", 6) == 0);
+  /* without ECHOE the erase character is echoed; a control character
+   * echoed raw (no ECHOCTL) takes no column to rub out */
+  set_lflag(r, 0, ECHOE);
+  type_in(m, "q\x7f");
+  expect_output(m, "q^?");
+  set_lflag(r, ECHOE, ECHOCTL);
+  type_in(m, "\x01\x7f");
+  expect_output(m, "\x01");
+  /* VKILL without ECHOKE: the kill character, then a newline (ECHOK) */
+  set_lflag(r, ECHOCTL, ECHOKE);
+  type_in(m, "zz\x15");
+  expect_output(m, "zz^U\r\n");
+  CHECK(quiet_for(m, 100));
+  close(r);
+  close(m);
+}
+
+TEST(xtabs_expands_tabs_on_output) {
+  int m, r;
+  xpair(&m, &r);
+  struct termios t = xgetattr(r);
+  t.c_oflag = (t.c_oflag & ~TABDLY) | XTABS;
+  xsetattr(r, &t);
+  CHECK_EQ(write(r, "a\tbc\td\n\te", 10), 10);
+  expect_output(m, "a       bc      d\r\n        e");
+  close(r);
+  close(m);
+}
+
 /* ---- non-canonical mode ---- */
 
 TEST(noncanon_vmin1_vtime0_returns_what_is_there) {
@@ -484,6 +550,11 @@ TEST(noncanon_vmin1_vtime0_returns_what_is_there) {
   type_in(m, "\x7f\r");
   CHECK_EQ(read_within(r, buf, 2, 5000), 2);
   CHECK(memcmp(buf, "\x7f\n", 2) == 0); /* ICRNL is an input flag: still on */
+  /* VLNEXT only quotes in canonical mode, even with IEXTEN */
+  set_lflag(r, IEXTEN, 0);
+  type_in(m, "\x16q");
+  CHECK_EQ(read_within(r, buf, 2, 5000), 2);
+  CHECK(memcmp(buf, "\x16q", 2) == 0);
   close(r);
   close(m);
 }
@@ -624,6 +695,11 @@ TEST(fionread_counts_whole_lines) {
     sleep_ms(10);
   }
   CHECK_EQ(n, 4);
+  /* a pty has no output queue of its own: TIOCOUTQ is 0 on both sides */
+  CHECK_EQ(ioctl(r, TIOCOUTQ, &n), 0);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(ioctl(m, TIOCOUTQ, &n), 0);
+  CHECK_EQ(n, 0);
   close(r);
   close(m);
 }
@@ -1165,6 +1241,12 @@ TEST(replica_after_master_closes) {
   struct pollfd pf = {r, POLLIN, 0};
   CHECK_EQ(poll(&pf, 1, 0), 1);
   CHECK(pf.revents & POLLHUP);
+  /* a hung-up terminal answers requests with EIO (ENOTTY for TIOCSPGRP) */
+  struct termios t;
+  CHECK_ERRNO(tcgetattr(r, &t), EIO);
+  struct winsize w;
+  CHECK_ERRNO(ioctl(r, TIOCGWINSZ, &w), EIO);
+  CHECK_ERRNO(tcsetpgrp(r, getpgrp()), ENOTTY);
   /* the name is gone from /dev/pts */
   struct stat st;
   CHECK_ERRNO(stat(name, &st), ENOENT);
