@@ -13,8 +13,13 @@ import (
 // foreground group). Both are changed with sigMu held.
 //
 // Lock order: Kernel.sigMu before the terminal's own lock (Terminal methods
-// take it); a terminal calls into the kernel (tty.JobControl) only without
-// its lock held.
+// take it) and before Kernel.mu (processesLocked); a terminal calls into
+// the kernel (tty.JobControl) only without its lock held.
+//
+// Departures from Linux: TIOCSPGRP takes only a process group that exists
+// (Linux also accepts the pid of any process of the session, and makes a
+// group of that number the foreground one); signals from TIOCNOTTY carry
+// SI_KERNEL where Linux sends them as from the caller.
 
 // SignalGroup implements tty.JobControl: sig goes to every process of group
 // pgid, as from the kernel (SI_KERNEL).
