@@ -3,8 +3,8 @@ package syscalls
 // Terminal requests that need the kernel's sessions and process groups
 // (ioctl_tty(2), tcsetpgrp(3), credentials(7)); the terminal answers the
 // rest itself (fs/tty). Departures from Linux: no per-process controlling
-// terminal link for non-leaders (TIOCNOTTY by a member has no effect), and
-// TIOCSTI, TIOCCONS and packet mode are not supported (ENOTTY).
+// terminal link for non-leaders (TIOCNOTTY by a member has no effect);
+// TIOCCONS and packet mode (TIOCPKT) are not supported (ENOTTY).
 
 import (
 	"encoding/binary"
@@ -59,6 +59,18 @@ func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr
 			return 0, true, err
 		}
 		return 0, true, t.SetTTYForeground(term, int(int32(binary.LittleEndian.Uint32(b[:]))))
+	case unix.TIOCSTI:
+		// Faking input needs the terminal to be the caller's own, or
+		// CAP_SYS_ADMIN (root holds every capability).
+		if t.Creds.EUID != 0 && (ep.IsMaster() || t.ControllingTTY() != term) {
+			return 0, true, unix.EPERM
+		}
+		var b [1]byte
+		if _, err := t.CopyIn(arg, b[:]); err != nil {
+			return 0, true, err
+		}
+		term.Inject(b[0], ep.IsMaster())
+		return 0, true, nil
 	case unix.TIOCGPTPEER:
 		if !ep.IsMaster() {
 			return 0, true, unix.EIO // Linux: not a pty master

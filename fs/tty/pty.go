@@ -172,6 +172,30 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 			return 0, unix.EINVAL
 		}
 		return 0, nil
+	case unix.TIOCGETD:
+		return 0, putInt(mem, arg, 0) // N_TTY, the only discipline
+	case unix.TIOCSETD:
+		b := make([]byte, 4)
+		if _, err := mem.CopyIn(arg, b); err != nil {
+			return 0, err
+		}
+		if binary.LittleEndian.Uint32(b) != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case unix.TIOCEXCL, unix.TIOCNXCL:
+		// Exclusive mode is recorded, not enforced: it refuses new opens
+		// to unprivileged callers only, and every open here comes from
+		// the sandbox's root or is refused for other reasons.
+		t.mu.Lock()
+		t.exclusive[b2i(master)] = req == unix.TIOCEXCL
+		t.mu.Unlock()
+		return 0, nil
+	case unix.TIOCGEXCL:
+		t.mu.Lock()
+		v := uint32(b2i(t.exclusive[b2i(master)]))
+		t.mu.Unlock()
+		return 0, putInt(mem, arg, v)
 	case unix.TCSBRK, unix.TCSBRKP, unix.TIOCSBRK, unix.TIOCCBRK:
 		// Output reaches the master's queue at once, so draining waits
 		// for nothing; a pty has no line to send a break on.
@@ -192,16 +216,50 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 			return 0, nil
 		case unix.TIOCGPTLCK:
 			t.mu.Lock()
-			l := t.locked
+			v := uint32(b2i(t.locked))
 			t.mu.Unlock()
-			v := uint32(0)
-			if l {
-				v = 1
-			}
 			return 0, putInt(mem, arg, v)
+		case unix.TIOCSIG:
+			// The argument is the signal itself; only the keyboard's
+			// signals may be sent (Linux's pty_signal).
+			sig := int(arg)
+			if sig != int(unix.SIGINT) && sig != int(unix.SIGQUIT) && sig != int(unix.SIGTSTP) {
+				return 0, unix.EINVAL
+			}
+			if _, fg := t.Session(); fg > 0 && t.jc != nil {
+				t.jc.SignalGroup(fg, sig)
+			}
+			return 0, nil
 		}
 	}
 	return 0, unix.ENOTTY
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Inject implements TIOCSTI: c is taken as if typed at the terminal, or
+// for the master side as if the replica had written it raw.
+func (t *Terminal) Inject(c byte, master bool) {
+	t.mu.Lock()
+	var sigs []int
+	if master {
+		t.out = append(t.out, c)
+	} else {
+		_, sigs = t.receiveLocked([]byte{c})
+	}
+	t.broadcastLocked()
+	fg := t.fg
+	t.mu.Unlock()
+	if fg > 0 && t.jc != nil {
+		for _, s := range sigs {
+			t.jc.SignalGroup(fg, s)
+		}
+	}
 }
 
 func putInt(mem vfs.UserMemory, addr uintptr, v uint32) error {

@@ -71,6 +71,8 @@ type Terminal struct {
 	// column is the cursor's column as output processing counts it, and
 	// canonColumn the column the current canonical line started in.
 	column, canonColumn int
+	// exclusive is the TIOCEXCL flag of the replica [0] and master [1].
+	exclusive [2]bool
 	// locked is the TIOCSPTLCK lock: the replica cannot be opened while
 	// it is set (unlockpt(3) clears it).
 	locked bool

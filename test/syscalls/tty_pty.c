@@ -1105,6 +1105,60 @@ TEST(isig_echoes_caret_and_off_passes_bytes) {
   close(m);
 }
 
+TEST(tiocsig_and_tiocsti) {
+  int m = xmaster();
+  const char *name = replica_name(m);
+  int ready[2];
+  xpipe(ready);
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    close(ready[0]);
+    block_sig(SIGINT);
+    int r = leader_with_ctty(name);
+    put1(ready[1], 'r');
+    /* TIOCSIG on the master signals the foreground group */
+    CHILD_CHECK(wait_sig(SIGINT, 10) == SI_KERNEL);
+    /* TIOCSTI: input as if typed, on one's own terminal */
+    struct termios t;
+    CHILD_CHECK(tcgetattr(r, &t) == 0);
+    t.c_lflag &= ~ECHO;
+    CHILD_CHECK(tcsetattr(r, TCSANOW, &t) == 0);
+    for (const char *p = "sti\n"; *p; p++) CHILD_CHECK(ioctl(r, TIOCSTI, p) == 0);
+    child_read_exact(r, "sti\n");
+    _exit(0);
+  }
+  close(ready[1]);
+  CHECK_EQ(get1(ready[0]), 'r');
+  CHECK_ERRNO(ioctl(m, TIOCSIG, SIGUSR1), EINVAL);
+  CHECK_EQ(ioctl(m, TIOCSIG, SIGINT), 0);
+  expect_exit(pid, 0);
+  close(m);
+}
+
+TEST(line_discipline_and_exclusive_mode_requests) {
+  int m, r;
+  xpair(&m, &r);
+  int d = -1;
+  CHECK_EQ(ioctl(r, TIOCGETD, &d), 0);
+  CHECK_EQ(d, N_TTY);
+  d = N_TTY;
+  CHECK_EQ(ioctl(r, TIOCSETD, &d), 0);
+  int x = -1;
+  CHECK_EQ(ioctl(r, TIOCGEXCL, &x), 0);
+  CHECK_EQ(x, 0);
+  CHECK_EQ(ioctl(r, TIOCEXCL), 0);
+  CHECK_EQ(ioctl(r, TIOCGEXCL, &x), 0);
+  CHECK_EQ(x, 1);
+  CHECK_EQ(ioctl(r, TIOCNXCL), 0);
+  CHECK_EQ(ioctl(r, TIOCGEXCL, &x), 0);
+  CHECK_EQ(x, 0);
+  /* the replica does not send signals */
+  CHECK_ERRNO(ioctl(r, TIOCSIG, SIGINT), ENOTTY);
+  close(r);
+  close(m);
+}
+
 /* ---- background access that does not stop ---- */
 
 TEST(background_read_sigttin_ignored_eio) {
