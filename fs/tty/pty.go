@@ -87,6 +87,17 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 		return 0, unix.EIO
 	}
 	switch req {
+	case unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TCSBRKP, unix.TIOCSBRK, unix.TIOCCBRK, unix.TIOCSETD:
+		// Requests that act on the line are job-controlled like a
+		// change of settings (Linux's tty_check_change in tty_ioctl
+		// and n_tty_ioctl_helper).
+		if !master && t.jc != nil {
+			if err := t.jc.BackgroundCheck(t, int(unix.SIGTTOU)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	switch req {
 	case unix.TCGETS, unix.TCGETS2:
 		t.mu.Lock()
 		b := t.termios.marshal(req == unix.TCGETS2)

@@ -9,8 +9,8 @@
  * window sizes and SIGWINCH, controlling terminals (acquired on open by a
  * session leader without O_NOCTTY, TIOCSCTTY, TIOCNOTTY, /dev/tty),
  * foreground process groups (tcsetpgrp, tcgetpgrp, tcgetsid), ISIG
- * characters, background access that does not stop (EIO, EINTR), and
- * hang-ups when either end goes away.
+ * characters and TIOCSIG, TIOCSTI, background access that does not stop
+ * (EIO, EINTR), and hang-ups when either end goes away.
  *
  * Follows pty(7) (the master and replica; EIO on the master once the
  * replica is closed), posix_openpt(3), grantpt(3), unlockpt(3), ptsname(3),
@@ -21,12 +21,16 @@
  * Linux returns it), tcgetsid(3), credentials(7) ("Sessions": acquiring a
  * controlling terminal) and ioctl_tty(2) (TIOCSCTTY and its steal
  * argument, TIOCNOTTY, TIOCGPGRP/TIOCGSID also on the master side,
- * TIOCSWINSZ and SIGWINCH, TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER).
+ * TIOCSWINSZ and SIGWINCH, TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER,
+ * TIOCSIG, TIOCSTI, TIOCGETD/TIOCSETD, TIOCEXCL/TIOCNXCL/TIOCGEXCL,
+ * TIOCOUTQ).
  * Where the man pages leave a detail open the case follows what Linux does
  * (each case passes natively first): a replica read after the master closed
  * returns 0 and a write fails with EIO; closing the master sends SIGHUP to
  * the session leader only (the foreground group hears of it when the leader
- * exits); tcsetpgrp from an orphaned background group fails with ENOTTY.
+ * exits); tcsetpgrp from an orphaned background group fails with ENOTTY;
+ * echo rubs a tab out by columns and VWERASE stops at punctuation (n_tty's
+ * eraser); a hung-up replica answers requests with EIO.
  *
  * Session work happens in setsid() children, so no case depends on whether
  * the test process has a controlling terminal. Cases that need a process to
@@ -1246,6 +1250,12 @@ TEST(orphaned_background_group_eio) {
     CHILD_CHECK(read(r, &c, 1) == -1 && errno == EIO);
     CHILD_CHECK(write(r, "x", 1) == -1 && errno == EIO);
     CHILD_CHECK(tcsetattr(r, TCSANOW, &t) == -1 && errno == EIO);
+    CHILD_CHECK(tcflush(r, TCIFLUSH) == -1 && errno == EIO);
+    CHILD_CHECK(tcdrain(r) == -1 && errno == EIO);
+    /* reading the settings and the window size is allowed */
+    CHILD_CHECK(tcgetattr(r, &t) == 0);
+    struct winsize w;
+    CHILD_CHECK(ioctl(r, TIOCGWINSZ, &w) == 0);
     /* tcsetpgrp says ENOTTY for that EIO */
     CHILD_CHECK(tcsetpgrp(r, getpid()) == -1 && errno == ENOTTY);
     block_sig(SIGTTOU);
