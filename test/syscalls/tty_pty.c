@@ -1293,6 +1293,16 @@ TEST(master_read_eio_after_replica_closes) {
   close(m);
 }
 
+TEST(master_before_any_replica_open_is_not_hung_up) {
+  int m = xmaster();
+  struct pollfd pf = {m, POLLIN, 0};
+  CHECK_EQ(poll(&pf, 1, 100), 0);
+  CHECK_OK(fcntl(m, F_SETFL, O_NONBLOCK));
+  char c;
+  CHECK_ERRNO(read(m, &c, 1), EAGAIN);
+  close(m);
+}
+
 TEST(replica_after_master_closes) {
   int m, r;
   xpair(&m, &r);
