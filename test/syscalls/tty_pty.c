@@ -294,6 +294,35 @@ TEST(openpty_applies_termios) {
   close(m0);
 }
 
+TEST(forkpty_child_runs_on_the_terminal) {
+  int m = -1;
+  char name[64];
+  fflush(NULL);
+  pid_t pid = forkpty(&m, name, NULL, NULL);
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    child_guard(20);
+    /* login_tty made a session with the replica as controlling terminal
+     * and standard streams */
+    CHILD_CHECK(getsid(0) == getpid());
+    CHILD_CHECK(isatty(0) && isatty(1) && isatty(2));
+    CHILD_CHECK(tcgetsid(0) == getpid());
+    CHILD_CHECK(tcgetpgrp(1) == getpid());
+    CHILD_CHECK(strcmp(ttyname(0), name) == 0);
+    char line[16];
+    CHILD_CHECK(read(0, line, sizeof line) == 5 && memcmp(line, "ping\n", 5) == 0);
+    CHILD_CHECK(write(1, "pong\n", 5) == 5);
+    _exit(0);
+  }
+  type_in(m, "ping\n");
+  expect_output(m, "ping\r\npong\r\n");
+  expect_exit(pid, 0);
+  /* the replica's last holder is gone */
+  char c;
+  CHECK_ERRNO(read(m, &c, 1), EIO);
+  close(m);
+}
+
 TEST(tiocgptpeer_opens_the_replica) {
   int m = posix_openpt(O_RDWR | O_NOCTTY);
   CHECK(m >= 0);
