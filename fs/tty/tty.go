@@ -9,6 +9,14 @@
 // as numbers, and asks the kernel through JobControl to send signals and to
 // judge background access.
 //
+// The line discipline follows Linux's n_tty where the man pages leave
+// details open (echo columns and tab rub-out, ALTWERASE, VMIN for poll,
+// hang-ups). Departures from Linux: output flow control is not modelled
+// (IXON swallows START and STOP but output never stops, TCXONC does
+// nothing), nor are ECHOPRT, output delays, packet mode (TIOCPKT), PARMRK
+// and the refusal of opens in exclusive mode; input is processed at once
+// rather than by a deferred worker.
+//
 // It must not import the sentry, syscalls or runsc layers.
 package tty
 
