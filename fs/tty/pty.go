@@ -178,10 +178,37 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 		t.mu.Unlock()
 		return 0, nil
 	case unix.TCXONC:
-		// Flow control is not modelled: output is never suspended.
 		if arg > unix.TCION {
 			return 0, unix.EINVAL
 		}
+		if master {
+			return 0, nil // the master's own flow is not modelled
+		}
+		t.mu.Lock()
+		switch arg {
+		case unix.TCOOFF:
+			if !t.tcoStopped {
+				t.tcoStopped = true
+				t.stopLocked()
+			}
+		case unix.TCOON:
+			if t.tcoStopped {
+				t.tcoStopped = false
+				t.startLocked()
+			}
+		case unix.TCIOFF, unix.TCION:
+			// Sends STOP or START to the other side: on a pty, the
+			// master reads it.
+			c := t.termios.Cc[vSTOP]
+			if arg == unix.TCION {
+				c = t.termios.Cc[vSTART]
+			}
+			if c != 0 {
+				t.out = append(t.out, c)
+				t.broadcastLocked()
+			}
+		}
+		t.mu.Unlock()
 		return 0, nil
 	case unix.TIOCGETD:
 		return 0, putInt(mem, arg, 0) // N_TTY, the only discipline
@@ -391,7 +418,7 @@ func (r *Replica) Readiness(mask uint32) uint32 {
 	if t.pollInputLocked() {
 		ev |= vfs.PollIn | vfs.PollRdNorm
 	}
-	if len(t.out) < maxOutput {
+	if len(t.out) < maxOutput && !t.stopped {
 		ev |= vfs.PollOut | vfs.PollWrNorm
 	}
 	if t.masters == 0 {

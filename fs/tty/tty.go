@@ -11,11 +11,11 @@
 //
 // The line discipline follows Linux's n_tty where the man pages leave
 // details open (echo columns and tab rub-out, ALTWERASE, VMIN for poll,
-// hang-ups). Departures from Linux: output flow control is not modelled
-// (IXON swallows START and STOP but output never stops, TCXONC does
-// nothing), nor are ECHOPRT, output delays, packet mode (TIOCPKT), PARMRK
-// and the refusal of opens in exclusive mode; input is processed at once
-// rather than by a deferred worker.
+// output stopped by STOP or TCOOFF, hang-ups). Departures from Linux:
+// input flow control (TCIOFF/TCION, IXOFF) and the master's own flow
+// control are not modelled, nor are ECHOPRT, output delays, packet mode
+// (TIOCPKT), PARMRK and the refusal of opens in exclusive mode; input is
+// processed at once rather than by a deferred worker.
 //
 // It must not import the sentry, syscalls or runsc layers.
 package tty
@@ -81,6 +81,10 @@ type Terminal struct {
 	column, canonColumn int
 	// exclusive is the TIOCEXCL flag of the replica [0] and master [1].
 	exclusive [2]bool
+	// stopped is set while output is stopped, tcoStopped when TCOOFF
+	// stopped it; held keeps the echoes made meanwhile.
+	stopped, tcoStopped bool
+	held                []byte
 	// locked is the TIOCSPTLCK lock: the replica cannot be opened while
 	// it is set (unlockpt(3) clears it).
 	locked bool
@@ -201,6 +205,9 @@ func (t *Terminal) hasInputLocked() bool {
 func (t *Terminal) setTermiosLocked(n Termios) {
 	wasCanon := t.canonicalLocked()
 	t.termios = n
+	if !n.iflag(unix.IXON) && !t.tcoStopped {
+		t.startLocked()
+	}
 	switch isCanon := t.canonicalLocked(); {
 	case wasCanon && !isCanon:
 		for _, l := range t.cooked {
@@ -246,7 +253,7 @@ func (t *Terminal) outputCharLocked(c byte) {
 		}
 		if tm.oflag(unix.ONLCR) {
 			t.canonColumn, t.column = 0, 0
-			t.out = append(t.out, '\r', '\n')
+			t.emitLocked('\r', '\n')
 			return
 		}
 		t.canonColumn = t.column
@@ -266,7 +273,7 @@ func (t *Terminal) outputCharLocked(c byte) {
 		spaces := 8 - t.column&7
 		t.column += spaces
 		if tm.Oflag&unix.TABDLY == unix.XTABS {
-			t.out = append(t.out, "        "[:spaces]...)
+			t.emitLocked([]byte("        ")[:spaces]...)
 			return
 		}
 	case '\b':
@@ -283,7 +290,33 @@ func (t *Terminal) outputCharLocked(c byte) {
 			}
 		}
 	}
-	t.out = append(t.out, c)
+	t.emitLocked(c)
+}
+
+// emitLocked queues processed output for the master. While output is
+// stopped only echoes are made (writers wait), and they are held back
+// until output starts again, as Linux keeps them in its echo buffer.
+func (t *Terminal) emitLocked(b ...byte) {
+	if t.stopped {
+		t.held = append(t.held, b...)
+		return
+	}
+	t.out = append(t.out, b...)
+}
+
+// stopLocked and startLocked stop and restart output (IXON's STOP and
+// START characters, TCOOFF and TCOON; see termios(3)). Output stopped by
+// TCOOFF is restarted by TCOON only.
+func (t *Terminal) stopLocked() { t.stopped = true }
+
+func (t *Terminal) startLocked() {
+	if !t.stopped || t.tcoStopped {
+		return
+	}
+	t.stopped = false
+	t.out = append(t.out, t.held...)
+	t.held = nil
+	t.broadcastLocked()
 }
 
 // isCntrl is the kernel's iscntrl: the C0 controls and DEL.
@@ -308,7 +341,7 @@ func (t *Terminal) echoRawLocked(c byte) {
 	if t.termios.oflag(unix.OPOST) {
 		t.outputCharLocked(c)
 	} else {
-		t.out = append(t.out, c)
+		t.emitLocked(c)
 	}
 }
 
@@ -316,7 +349,7 @@ func (t *Terminal) echoRawLocked(c byte) {
 // excepted), as Linux's echo_char. ECHO is on.
 func (t *Terminal) echoCharLocked(c byte) {
 	if t.termios.lflag(unix.ECHOCTL) && isCntrl(c) && c != '\t' {
-		t.out = append(t.out, '^', c^0x40)
+		t.emitLocked('^', c^0x40)
 		t.column += 2
 		return
 	}
@@ -451,7 +484,7 @@ func (t *Terminal) rubOutTabLocked() {
 		n += t.canonColumn
 	}
 	for range 8 - n&7 {
-		t.out = append(t.out, '\b')
+		t.emitLocked('\b')
 		if t.column > 0 {
 			t.column--
 		}
@@ -484,6 +517,18 @@ func (t *Terminal) receiveLocked(b []byte) (int, []int) {
 		case c == '\n' && tm.iflag(unix.INLCR):
 			c = '\r'
 		}
+		// Output flow control comes first (Linux's
+		// n_tty_receive_char_flow_ctrl), before CR translation.
+		if tm.iflag(unix.IXON) {
+			if tm.isCC(c, vSTART) {
+				t.startLocked()
+				continue
+			}
+			if tm.isCC(c, vSTOP) {
+				t.stopLocked()
+				continue
+			}
+		}
 		if tm.lflag(unix.ISIG) {
 			sig := 0
 			switch {
@@ -498,6 +543,9 @@ func (t *Terminal) receiveLocked(b []byte) (int, []int) {
 				if !tm.lflag(unix.NOFLSH) {
 					t.flushInputLocked()
 				}
+				if tm.iflag(unix.IXON) {
+					t.startLocked()
+				}
 				if tm.lflag(unix.ECHO) {
 					t.echoCharLocked(c)
 				}
@@ -505,10 +553,9 @@ func (t *Terminal) receiveLocked(b []byte) (int, []int) {
 				continue
 			}
 		}
-		// Output flow control (IXON) swallows START and STOP; output is
-		// never actually stopped (a departure from Linux).
-		if tm.iflag(unix.IXON) && (tm.isCC(c, vSTART) || tm.isCC(c, vSTOP)) {
-			continue
+		// IXANY: any other character restarts output stopped by STOP.
+		if tm.iflag(unix.IXON) && tm.iflag(unix.IXANY) {
+			t.startLocked()
 		}
 		if tm.lflag(unix.ICANON) && tm.lflag(unix.IEXTEN) && tm.isCC(c, vLNEXT) {
 			t.lnext = true
@@ -712,7 +759,7 @@ func (t *Terminal) writeReplica(src []byte, nonblock bool) (int, error) {
 			}
 			return 0, unix.EIO
 		}
-		if len(t.out) >= maxOutput {
+		if len(t.out) >= maxOutput || t.stopped {
 			if nonblock {
 				if done > 0 {
 					return done, nil

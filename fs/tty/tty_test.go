@@ -243,3 +243,24 @@ func TestReplicaCloseGivesMasterEIO(t *testing.T) {
 	require.Equal(t, unix.EIO, err)
 	require.NotZero(t, m.Readiness(unix.POLLHUP)&unix.POLLHUP)
 }
+
+func TestStopStartOutput(t *testing.T) {
+	_, m, r := newPair(t)
+	typeIn(t, m, "\x13ab")
+	require.Zero(t, r.Readiness(unix.POLLOUT))
+	require.Equal(t, "", output(m)) // echoes are held
+	done := make(chan error)
+	go func() {
+		_, err := r.Writev([][]byte{[]byte("late")})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("write returned %v while output was stopped", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	typeIn(t, m, "\x11")
+	require.NoError(t, <-done)
+	require.Equal(t, "ablate", output(m))
+	require.NotZero(t, r.Readiness(unix.POLLOUT))
+}

@@ -563,6 +563,87 @@ TEST(xtabs_expands_tabs_on_output) {
   close(m);
 }
 
+/* pollout_within: POLLOUT on fd is (want 1) or is not (want 0) reported
+ * within ms milliseconds */
+static int pollout_within(int fd, int want, int ms) {
+  for (int i = 0; i <= ms; i += 5) {
+    struct pollfd pf = {fd, POLLOUT, 0};
+    CHECK(poll(&pf, 1, 0) >= 0);
+    if (!!(pf.revents & POLLOUT) == want) return 1;
+    sleep_ms(5);
+  }
+  return 0;
+}
+
+TEST(ixon_stop_and_start_output) {
+  int m, r;
+  xpair(&m, &r);
+  CHECK_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+  /* ^S stops the replica's output: writes wait, echoes are held */
+  type_in(m, "\x13");
+  CHECK(pollout_within(r, 0, 5000));
+  CHECK_ERRNO(write(r, "x", 1), EAGAIN);
+  type_in(m, "ab");
+  CHECK(quiet_for(m, 200));
+  pid_t pid = xfork();
+  if (pid == 0) {
+    child_guard(20);
+    CHILD_CHECK(fcntl(r, F_SETFL, 0) == 0);
+    CHILD_CHECK(write(r, "late", 4) == 4); /* waits for ^Q */
+    _exit(0);
+  }
+  CHECK(quiet_for(m, 200));
+  /* ^Q starts it again: the held echo, then the waiting write */
+  type_in(m, "\x11");
+  expect_output(m, "ablate");
+  expect_exit(pid, 0);
+  CHECK_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+  CHECK_EQ(write(r, "y", 1), 1);
+  expect_output(m, "y");
+  /* IXANY: any character starts it */
+  struct termios t = xgetattr(r);
+  t.c_iflag |= IXANY;
+  xsetattr(r, &t);
+  type_in(m, "\x13");
+  CHECK(pollout_within(r, 0, 5000));
+  type_in(m, "c");
+  expect_output(m, "c");
+  CHECK(pollout_within(r, 1, 5000));
+  close(r);
+  close(m);
+}
+
+TEST(tcflow_suspends_and_resumes_output) {
+  int m, r;
+  xpair(&m, &r);
+  CHECK_OK(fcntl(r, F_SETFL, O_NONBLOCK));
+  CHECK_EQ(tcflow(r, TCOOFF), 0);
+  CHECK_ERRNO(write(r, "x", 1), EAGAIN);
+  /* START from the keyboard does not undo TCOOFF */
+  type_in(m, "\x11");
+  CHECK(quiet_for(m, 200));
+  CHECK_ERRNO(write(r, "x", 1), EAGAIN);
+  CHECK_EQ(tcflow(r, TCOON), 0);
+  CHECK_EQ(write(r, "z", 1), 1);
+  expect_output(m, "z");
+  /* TCIOFF and TCION send STOP and START to the other side */
+  CHECK_EQ(tcflow(r, TCIOFF), 0);
+  expect_output(m, "\x13");
+  CHECK_EQ(tcflow(r, TCION), 0);
+  expect_output(m, "\x11");
+  CHECK_ERRNO(tcflow(r, 99), EINVAL);
+  /* turning IXON off starts output stopped by STOP */
+  type_in(m, "\x13");
+  CHECK(pollout_within(r, 0, 5000));
+  struct termios t = xgetattr(r);
+  t.c_iflag &= ~IXON;
+  xsetattr(r, &t);
+  CHECK_EQ(write(r, "w", 1), 1);
+  expect_output(m, "w");
+  close(r);
+  close(m);
+}
+
 /* ---- non-canonical mode ---- */
 
 TEST(noncanon_vmin1_vtime0_returns_what_is_there) {
