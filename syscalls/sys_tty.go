@@ -3,8 +3,8 @@ package syscalls
 // Terminal requests that need the kernel's sessions and process groups
 // (ioctl_tty(2), tcsetpgrp(3), credentials(7)); the terminal answers the
 // rest itself (fs/tty). Departures from Linux: no per-process controlling
-// terminal link for non-leaders (TIOCNOTTY by a member has no effect), and
-// TIOCSTI, TIOCCONS and packet mode are not supported (ENOTTY).
+// terminal link for non-leaders (TIOCNOTTY by a member has no effect);
+// TIOCCONS and packet mode (TIOCPKT) are not supported (ENOTTY).
 
 import (
 	"encoding/binary"
@@ -21,19 +21,34 @@ import (
 // terminal; handled is false for the requests the terminal serves.
 func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr, handled bool, err error) {
 	term := ep.Terminal()
+	if !ep.IsMaster() && term.HungUp() {
+		// Linux's hung_up_tty_ioctl.
+		switch req {
+		case unix.TIOCSPGRP:
+			return 0, true, unix.ENOTTY
+		case unix.TIOCSCTTY, unix.TIOCNOTTY, unix.TIOCGPGRP, unix.TIOCGSID, unix.TIOCGPTPEER:
+			return 0, true, unix.EIO
+		}
+		return 0, false, nil
+	}
 	switch req {
 	case unix.TIOCSCTTY:
 		return 0, true, t.SetControllingTTY(term, arg == 1)
 	case unix.TIOCNOTTY:
+		if ep.IsMaster() {
+			// Linux compares the caller's terminal with the master
+			// itself, which is never a controlling terminal.
+			return 0, true, unix.ENOTTY
+		}
 		return 0, true, t.NoControllingTTY(term)
 	case unix.TIOCGPGRP:
-		pg, err := t.TTYForeground(term)
+		pg, err := t.TTYForeground(term, ep.IsMaster())
 		if err != nil {
 			return 0, true, err
 		}
 		return 0, true, putInt32(t, arg, int32(pg))
 	case unix.TIOCGSID:
-		sid, err := t.TTYSession(term)
+		sid, err := t.TTYSession(term, ep.IsMaster())
 		if err != nil {
 			return 0, true, err
 		}
@@ -44,9 +59,21 @@ func ttyIoctl(t *kernel.Task, ep tty.Endpoint, req uint, arg uintptr) (r uintptr
 			return 0, true, err
 		}
 		return 0, true, t.SetTTYForeground(term, int(int32(binary.LittleEndian.Uint32(b[:]))))
+	case unix.TIOCSTI:
+		// Faking input needs the terminal to be the caller's own, or
+		// CAP_SYS_ADMIN (root holds every capability).
+		if t.Creds.EUID != 0 && (ep.IsMaster() || t.ControllingTTY() != term) {
+			return 0, true, unix.EPERM
+		}
+		var b [1]byte
+		if _, err := t.CopyIn(arg, b[:]); err != nil {
+			return 0, true, err
+		}
+		term.Inject(b[0], ep.IsMaster())
+		return 0, true, nil
 	case unix.TIOCGPTPEER:
 		if !ep.IsMaster() {
-			return 0, true, unix.ENOTTY
+			return 0, true, unix.EIO // Linux: not a pty master
 		}
 		fd, err := openPeer(t, term, int(arg))
 		return uintptr(fd), true, err

@@ -83,6 +83,20 @@ func scatter(bufs [][]byte, read func([]byte) (int, error)) (int, error) {
 // which end is asking.
 func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool) (uintptr, error) {
 	t := e.t
+	if !master && t.HungUp() {
+		return 0, unix.EIO
+	}
+	switch req {
+	case unix.TCFLSH, unix.TCXONC, unix.TCSBRK, unix.TCSBRKP, unix.TIOCSBRK, unix.TIOCCBRK, unix.TIOCSETD:
+		// Requests that act on the line are job-controlled like a
+		// change of settings (Linux's tty_check_change in tty_ioctl
+		// and n_tty_ioctl_helper).
+		if !master && t.jc != nil {
+			if err := t.jc.BackgroundCheck(t, int(unix.SIGTTOU)); err != nil {
+				return 0, err
+			}
+		}
+	}
 	switch req {
 	case unix.TCGETS, unix.TCGETS2:
 		t.mu.Lock()
@@ -125,16 +139,19 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 		w.unmarshal(b)
 		t.SetWinsize(w)
 		return 0, nil
-	case unix.TIOCINQ, unix.TIOCOUTQ:
+	case unix.TIOCINQ:
 		t.mu.Lock()
-		var n int
-		if (req == unix.TIOCINQ) == master {
+		n := t.readableLocked()
+		if master {
 			n = len(t.out) // the master's input is the replica's output
-		} else {
-			n = t.readableLocked()
 		}
 		t.mu.Unlock()
 		return 0, putInt(mem, arg, uint32(n))
+	case unix.TIOCOUTQ:
+		// A pty keeps no output queue of its own (Linux's pty driver
+		// has no chars_in_buffer): output is at once the other side's
+		// input.
+		return 0, putInt(mem, arg, 0)
 	case unix.TCFLSH:
 		in, out := false, false
 		switch arg {
@@ -161,11 +178,62 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 		t.mu.Unlock()
 		return 0, nil
 	case unix.TCXONC:
-		// Flow control is not modelled: output is never suspended.
 		if arg > unix.TCION {
 			return 0, unix.EINVAL
 		}
+		if master {
+			return 0, nil // the master's own flow is not modelled
+		}
+		t.mu.Lock()
+		switch arg {
+		case unix.TCOOFF:
+			if !t.tcoStopped {
+				t.tcoStopped = true
+				t.stopLocked()
+			}
+		case unix.TCOON:
+			if t.tcoStopped {
+				t.tcoStopped = false
+				t.startLocked()
+			}
+		case unix.TCIOFF, unix.TCION:
+			// Sends STOP or START to the other side: on a pty, the
+			// master reads it.
+			c := t.termios.Cc[vSTOP]
+			if arg == unix.TCION {
+				c = t.termios.Cc[vSTART]
+			}
+			if c != 0 {
+				t.out = append(t.out, c)
+				t.broadcastLocked()
+			}
+		}
+		t.mu.Unlock()
 		return 0, nil
+	case unix.TIOCGETD:
+		return 0, putInt(mem, arg, 0) // N_TTY, the only discipline
+	case unix.TIOCSETD:
+		b := make([]byte, 4)
+		if _, err := mem.CopyIn(arg, b); err != nil {
+			return 0, err
+		}
+		if binary.LittleEndian.Uint32(b) != 0 {
+			return 0, unix.EINVAL
+		}
+		return 0, nil
+	case unix.TIOCEXCL, unix.TIOCNXCL:
+		// Exclusive mode is recorded, not enforced: it refuses new opens
+		// to unprivileged callers only, and every open here comes from
+		// the sandbox's root or is refused for other reasons.
+		t.mu.Lock()
+		t.exclusive[b2i(master)] = req == unix.TIOCEXCL
+		t.mu.Unlock()
+		return 0, nil
+	case unix.TIOCGEXCL:
+		t.mu.Lock()
+		v := uint32(b2i(t.exclusive[b2i(master)]))
+		t.mu.Unlock()
+		return 0, putInt(mem, arg, v)
 	case unix.TCSBRK, unix.TCSBRKP, unix.TIOCSBRK, unix.TIOCCBRK:
 		// Output reaches the master's queue at once, so draining waits
 		// for nothing; a pty has no line to send a break on.
@@ -186,16 +254,50 @@ func (e *endpoint) ioctl(mem vfs.UserMemory, req uint, arg uintptr, master bool)
 			return 0, nil
 		case unix.TIOCGPTLCK:
 			t.mu.Lock()
-			l := t.locked
+			v := uint32(b2i(t.locked))
 			t.mu.Unlock()
-			v := uint32(0)
-			if l {
-				v = 1
-			}
 			return 0, putInt(mem, arg, v)
+		case unix.TIOCSIG:
+			// The argument is the signal itself; only the keyboard's
+			// signals may be sent (Linux's pty_signal).
+			sig := int(arg)
+			if sig != int(unix.SIGINT) && sig != int(unix.SIGQUIT) && sig != int(unix.SIGTSTP) {
+				return 0, unix.EINVAL
+			}
+			if _, fg := t.Session(); fg > 0 && t.jc != nil {
+				t.jc.SignalGroup(fg, sig)
+			}
+			return 0, nil
 		}
 	}
 	return 0, unix.ENOTTY
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Inject implements TIOCSTI: c is taken as if typed at the terminal, or
+// for the master side as if the replica had written it raw.
+func (t *Terminal) Inject(c byte, master bool) {
+	t.mu.Lock()
+	var sigs []int
+	if master {
+		t.out = append(t.out, c)
+	} else {
+		_, sigs = t.receiveLocked([]byte{c})
+	}
+	t.broadcastLocked()
+	fg := t.fg
+	t.mu.Unlock()
+	if fg > 0 && t.jc != nil {
+		for _, s := range sigs {
+			t.jc.SignalGroup(fg, s)
+		}
+	}
 }
 
 func putInt(mem vfs.UserMemory, addr uintptr, v uint32) error {
@@ -254,14 +356,14 @@ func (m *Master) Readiness(mask uint32) uint32 {
 
 // Release implements vfs.FileDescriptionImpl: when the last master
 // closes, the replica is hung up (its reads see end of file, its writes
-// EIO), the session's foreground group gets SIGHUP and SIGCONT, and the
-// terminal leaves /dev/pts.
+// EIO), the terminal leaves /dev/pts, and the kernel detaches the session
+// it controls (Linux's tty_vhangup of the replica: SIGHUP and SIGCONT go
+// to the session leader, not to the foreground group).
 func (m *Master) Release() {
 	t := m.t
 	t.mu.Lock()
 	t.masters--
 	last := t.masters == 0
-	fg := t.fg
 	t.broadcastLocked()
 	t.mu.Unlock()
 	if !last {
@@ -270,9 +372,8 @@ func (m *Master) Release() {
 	if m.pts != nil {
 		m.pts.remove(t.Index)
 	}
-	if fg > 0 && t.jc != nil {
-		t.jc.SignalGroup(fg, int(unix.SIGHUP))
-		t.jc.SignalGroup(fg, int(unix.SIGCONT))
+	if t.jc != nil {
+		t.jc.Hangup(t)
 	}
 }
 
@@ -306,22 +407,36 @@ func (r *Replica) Stat() (unix.Stat_t, error) {
 	return unix.Stat_t{Dev: st.Dev, Ino: st.Ino, Nlink: 1, Mode: st.Mode, Uid: st.UID, Gid: st.GID, Rdev: st.Rdev, Blksize: 1024}, nil
 }
 
-// Readiness implements vfs.Pollable.
+// Readiness implements vfs.Pollable. In non-canonical mode with VMIN set
+// and VTIME zero, input is readable once VMIN bytes are there, as a read
+// would wait for them (Linux's input_available_p).
 func (r *Replica) Readiness(mask uint32) uint32 {
 	t := r.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var ev uint32
-	if t.hasInputLocked() {
+	if t.pollInputLocked() {
 		ev |= vfs.PollIn | vfs.PollRdNorm
 	}
-	if len(t.out) < maxOutput {
+	if len(t.out) < maxOutput && !t.stopped {
 		ev |= vfs.PollOut | vfs.PollWrNorm
 	}
 	if t.masters == 0 {
-		ev |= vfs.PollIn | vfs.PollRdNorm | vfs.PollHup
+		ev |= vfs.PollIn | vfs.PollRdNorm | vfs.PollOut | vfs.PollWrNorm | vfs.PollHup | vfs.PollErr
 	}
 	return ev & mask
+}
+
+// pollInputLocked reports input poll(2) calls readable.
+func (t *Terminal) pollInputLocked() bool {
+	if t.canonicalLocked() {
+		return len(t.cooked) > 0
+	}
+	want := 1
+	if vmin := int(t.termios.Cc[vMIN]); vmin > 0 && t.termios.Cc[vTIME] == 0 {
+		want = vmin
+	}
+	return len(t.raw) >= want
 }
 
 // Release implements vfs.FileDescriptionImpl.
@@ -331,6 +446,14 @@ func (r *Replica) Release() {
 	t.replicas--
 	t.broadcastLocked()
 	t.mu.Unlock()
+}
+
+// HungUp reports a terminal whose master is gone: its replica files are
+// hung up (reads see end of file, writes and requests fail with EIO).
+func (t *Terminal) HungUp() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.masters == 0
 }
 
 // OpenReplica opens a new replica end (open(2) of /dev/pts/<n>, or of

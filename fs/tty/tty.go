@@ -9,6 +9,14 @@
 // as numbers, and asks the kernel through JobControl to send signals and to
 // judge background access.
 //
+// The line discipline follows Linux's n_tty where the man pages leave
+// details open (echo columns and tab rub-out, ALTWERASE, VMIN for poll,
+// output stopped by STOP or TCOOFF, hang-ups). Departures from Linux:
+// input flow control (TCIOFF/TCION, IXOFF) and the master's own flow
+// control are not modelled, nor are ECHOPRT, output delays, packet mode
+// (TIOCPKT), PARMRK and the refusal of opens in exclusive mode; input is
+// processed at once rather than by a deferred worker.
+//
 // It must not import the sentry, syscalls or runsc layers.
 package tty
 
@@ -31,6 +39,10 @@ type JobControl interface {
 	// return (EIO, or a restart error after signalling the caller's
 	// group), as the rules of termios(3) "Job control" decide.
 	BackgroundCheck(t *Terminal, sig int) error
+	// Hangup is called without the terminal's lock when its last master
+	// has closed: the session it controls loses it, and the session
+	// leader is told with SIGHUP and SIGCONT.
+	Hangup(t *Terminal)
 }
 
 // Limits of the queues. Linux's line discipline holds 4 KiB of input; the
@@ -64,6 +76,15 @@ type Terminal struct {
 	lnext bool
 	// out is output waiting for the master to read it.
 	out []byte
+	// column is the cursor's column as output processing counts it, and
+	// canonColumn the column the current canonical line started in.
+	column, canonColumn int
+	// exclusive is the TIOCEXCL flag of the replica [0] and master [1].
+	exclusive [2]bool
+	// stopped is set while output is stopped, tcoStopped when TCOOFF
+	// stopped it; held keeps the echoes made meanwhile.
+	stopped, tcoStopped bool
+	held                []byte
 	// locked is the TIOCSPTLCK lock: the replica cannot be opened while
 	// it is set (unlockpt(3) clears it).
 	locked bool
@@ -184,6 +205,9 @@ func (t *Terminal) hasInputLocked() bool {
 func (t *Terminal) setTermiosLocked(n Termios) {
 	wasCanon := t.canonicalLocked()
 	t.termios = n
+	if !n.iflag(unix.IXON) && !t.tcoStopped {
+		t.startLocked()
+	}
 	switch isCanon := t.canonicalLocked(); {
 	case wasCanon && !isCanon:
 		for _, l := range t.cooked {
@@ -205,65 +229,266 @@ func (t *Terminal) flushInputLocked() {
 	t.broadcastLocked()
 }
 
-// outputLocked appends application or echo output, translated as OPOST
-// says (only ONLCR, OCRNL, ONOCR and ONLRET; no delays or tab expansion).
+// outputLocked appends application output, translated as OPOST says.
 func (t *Terminal) outputLocked(b []byte) {
-	tm := &t.termios
-	if !tm.oflag(unix.OPOST) {
+	if !t.termios.oflag(unix.OPOST) {
 		t.out = append(t.out, b...)
 		return
 	}
 	for _, c := range b {
-		switch {
-		case c == '\n' && tm.oflag(unix.ONLCR):
-			t.out = append(t.out, '\r', '\n')
-		case c == '\r' && tm.oflag(unix.OCRNL):
-			t.out = append(t.out, '\n')
-		case c == '\r' && tm.oflag(unix.ONOCR) && (len(t.out) == 0 || t.out[len(t.out)-1] == '\n'):
-		default:
-			t.out = append(t.out, c)
-		}
+		t.outputCharLocked(c)
 	}
 }
 
-// isControl reports a character ECHOCTL shows as ^X.
-func isControl(c byte) bool { return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f }
+// outputCharLocked appends one character with output processing (OPOST
+// is set): ONLCR, OCRNL, ONOCR, ONLRET, XTABS and OLCUC, keeping the
+// column the cursor is in as Linux's do_output_char does (tab erasing
+// needs it). Delays (NLDLY, CRDLY, ...) are not modelled.
+func (t *Terminal) outputCharLocked(c byte) {
+	tm := &t.termios
+	switch c {
+	case '\n':
+		if tm.oflag(unix.ONLRET) {
+			t.column = 0
+		}
+		if tm.oflag(unix.ONLCR) {
+			t.canonColumn, t.column = 0, 0
+			t.emitLocked('\r', '\n')
+			return
+		}
+		t.canonColumn = t.column
+	case '\r':
+		if tm.oflag(unix.ONOCR) && t.column == 0 {
+			return
+		}
+		if tm.oflag(unix.OCRNL) {
+			c = '\n'
+			if tm.oflag(unix.ONLRET) {
+				t.canonColumn, t.column = 0, 0
+			}
+			break
+		}
+		t.canonColumn, t.column = 0, 0
+	case '\t':
+		spaces := 8 - t.column&7
+		t.column += spaces
+		if tm.Oflag&unix.TABDLY == unix.XTABS {
+			t.emitLocked([]byte("        ")[:spaces]...)
+			return
+		}
+	case '\b':
+		if t.column > 0 {
+			t.column--
+		}
+	default:
+		if !isCntrl(c) {
+			if tm.oflag(unix.OLCUC) && c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if !t.continuationLocked(c) {
+				t.column++
+			}
+		}
+	}
+	t.emitLocked(c)
+}
 
-// echoLocked echoes one input character when ECHO is on.
-func (t *Terminal) echoLocked(c byte) {
+// emitLocked queues processed output for the master. While output is
+// stopped only echoes are made (writers wait), and they are held back
+// until output starts again, as Linux keeps them in its echo buffer.
+func (t *Terminal) emitLocked(b ...byte) {
+	if t.stopped {
+		t.held = append(t.held, b...)
+		return
+	}
+	t.out = append(t.out, b...)
+}
+
+// stopLocked and startLocked stop and restart output (IXON's STOP and
+// START characters, TCOOFF and TCOON; see termios(3)). Output stopped by
+// TCOOFF is restarted by TCOON only.
+func (t *Terminal) stopLocked() { t.stopped = true }
+
+func (t *Terminal) startLocked() {
+	if !t.stopped || t.tcoStopped {
+		return
+	}
+	t.stopped = false
+	t.out = append(t.out, t.held...)
+	t.held = nil
+	t.broadcastLocked()
+}
+
+// isCntrl is the kernel's iscntrl: the C0 controls and DEL.
+func isCntrl(c byte) bool { return c < 0x20 || c == 0x7f }
+
+// isAlnum is the kernel's isalnum (ASCII, and the Latin-1 letters of its
+// ctype table).
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+		c >= 0xc0 && c != 0xd7 && c != 0xf7
+}
+
+// continuationLocked reports a UTF-8 continuation byte under IUTF8: it
+// takes no column of its own and is erased with its character.
+func (t *Terminal) continuationLocked(c byte) bool {
+	return t.termios.iflag(unix.IUTF8) && c&0xc0 == 0x80
+}
+
+// echoRawLocked echoes c as it is (with output processing), as Linux's
+// echo_char_raw.
+func (t *Terminal) echoRawLocked(c byte) {
+	if t.termios.oflag(unix.OPOST) {
+		t.outputCharLocked(c)
+	} else {
+		t.emitLocked(c)
+	}
+}
+
+// echoCharLocked echoes c, a control character as ^X under ECHOCTL (tab
+// excepted), as Linux's echo_char. ECHO is on.
+func (t *Terminal) echoCharLocked(c byte) {
+	if t.termios.lflag(unix.ECHOCTL) && isCntrl(c) && c != '\t' {
+		t.emitLocked('^', c^0x40)
+		t.column += 2
+		return
+	}
+	t.echoRawLocked(c)
+}
+
+// echoInputLocked echoes a character added to the input: a newline raw
+// (ECHONL echoes it alone in canonical mode), anything else as
+// echoCharLocked; the first character of a canonical line records the
+// column the line starts in.
+func (t *Terminal) echoInputLocked(c byte, literal bool) {
 	tm := &t.termios
 	if !tm.lflag(unix.ECHO) {
-		if c == '\n' && tm.lflag(unix.ECHONL) && tm.lflag(unix.ICANON) {
-			t.outputLocked([]byte{'\n'})
+		if c == '\n' && !literal && tm.lflag(unix.ECHONL) && tm.lflag(unix.ICANON) {
+			t.echoRawLocked('\n')
 		}
 		return
 	}
-	if isControl(c) && tm.lflag(unix.ECHOCTL) {
-		t.outputLocked([]byte{'^', c ^ 0x40})
+	if c == '\n' && !literal {
+		t.echoRawLocked('\n')
 		return
 	}
-	t.outputLocked([]byte{c})
+	if tm.lflag(unix.ICANON) && len(t.line) == 0 {
+		t.canonColumn = t.column
+	}
+	t.echoCharLocked(c)
 }
 
-// eraseLocked removes the last character of the canonical line and, with
-// ECHOE, erases it on the screen (two columns for a ^X echo).
-func (t *Terminal) eraseLocked() bool {
-	if len(t.line) == 0 {
-		return false
-	}
-	c := t.line[len(t.line)-1]
-	t.line = t.line[:len(t.line)-1]
+// Kinds of erasing, as Linux's eraser.
+const (
+	eraseChar = iota
+	eraseWord
+	eraseLine
+)
+
+// eraseLocked implements VERASE, VWERASE and VKILL on the canonical line
+// (Linux's eraser): a word ends at a non-alphanumeric character once
+// alphanumerics were seen (BSD's ALTWERASE); with ECHO the erased
+// characters are rubbed out on the screen ("\b \b", twice for a ^X echo,
+// none for a control character echoed raw, back to the right column for a
+// tab), or without ECHOE the erase character is echoed. A kill without
+// ECHOK, ECHOKE and ECHOE all set echoes the kill character (and a newline
+// with ECHOK) instead. ECHOPRT is not modelled.
+func (t *Terminal) eraseLocked(kind int, c byte) {
 	tm := &t.termios
-	if tm.lflag(unix.ECHO) && tm.lflag(unix.ECHOE) {
-		w := 1
-		if isControl(c) && tm.lflag(unix.ECHOCTL) {
-			w = 2
+	if len(t.line) == 0 {
+		return
+	}
+	echo := tm.lflag(unix.ECHO)
+	if kind == eraseLine {
+		if !echo {
+			t.line = nil
+			return
 		}
-		for range w {
-			t.outputLocked([]byte("\b \b"))
+		if !tm.lflag(unix.ECHOK) || !tm.lflag(unix.ECHOKE) || !tm.lflag(unix.ECHOE) {
+			t.line = nil
+			t.echoCharLocked(c)
+			if tm.lflag(unix.ECHOK) {
+				t.echoRawLocked('\n')
+			}
+			return
 		}
 	}
-	return true
+	seenAlnum := false
+	for len(t.line) > 0 {
+		// One character: a UTF-8 sequence under IUTF8.
+		i := len(t.line) - 1
+		for i > 0 && t.continuationLocked(t.line[i]) {
+			i--
+		}
+		ch := t.line[i]
+		if t.continuationLocked(ch) {
+			break // never erase part of a character
+		}
+		if kind == eraseWord {
+			if isAlnum(ch) || ch == '_' {
+				seenAlnum = true
+			} else if seenAlnum {
+				break
+			}
+		}
+		t.line = t.line[:i]
+		if echo {
+			switch {
+			case kind == eraseChar && !tm.lflag(unix.ECHOE):
+				t.echoCharLocked(tm.Cc[vERASE])
+			case ch == '\t':
+				t.rubOutTabLocked()
+			default:
+				ctl := isCntrl(ch)
+				if ctl && tm.lflag(unix.ECHOCTL) {
+					t.echoRubOutLocked()
+				}
+				if !ctl || tm.lflag(unix.ECHOCTL) {
+					t.echoRubOutLocked()
+				}
+			}
+		}
+		if kind == eraseChar {
+			break
+		}
+	}
+}
+
+func (t *Terminal) echoRubOutLocked() {
+	t.echoRawLocked('\b')
+	t.echoRawLocked(' ')
+	t.echoRawLocked('\b')
+}
+
+// rubOutTabLocked moves the cursor back over an erased tab: the columns
+// the characters after the previous tab (or since the line's start
+// column) take decide where the tab had taken it from.
+func (t *Terminal) rubOutTabLocked() {
+	n, afterTab := 0, false
+	for i := len(t.line) - 1; i >= 0; i-- {
+		c := t.line[i]
+		if c == '\t' {
+			afterTab = true
+			break
+		}
+		switch {
+		case isCntrl(c):
+			if t.termios.lflag(unix.ECHOCTL) {
+				n += 2
+			}
+		case !t.continuationLocked(c):
+			n++
+		}
+	}
+	if !afterTab {
+		n += t.canonColumn
+	}
+	for range 8 - n&7 {
+		t.emitLocked('\b')
+		if t.column > 0 {
+			t.column--
+		}
+	}
 }
 
 // receive runs input from the master through the line discipline and
@@ -292,6 +517,18 @@ func (t *Terminal) receiveLocked(b []byte) (int, []int) {
 		case c == '\n' && tm.iflag(unix.INLCR):
 			c = '\r'
 		}
+		// Output flow control comes first (Linux's
+		// n_tty_receive_char_flow_ctrl), before CR translation.
+		if tm.iflag(unix.IXON) {
+			if tm.isCC(c, vSTART) {
+				t.startLocked()
+				continue
+			}
+			if tm.isCC(c, vSTOP) {
+				t.stopLocked()
+				continue
+			}
+		}
 		if tm.lflag(unix.ISIG) {
 			sig := 0
 			switch {
@@ -306,20 +543,25 @@ func (t *Terminal) receiveLocked(b []byte) (int, []int) {
 				if !tm.lflag(unix.NOFLSH) {
 					t.flushInputLocked()
 				}
-				t.echoLocked(c)
+				if tm.iflag(unix.IXON) {
+					t.startLocked()
+				}
+				if tm.lflag(unix.ECHO) {
+					t.echoCharLocked(c)
+				}
 				sigs = append(sigs, sig)
 				continue
 			}
 		}
-		// Output flow control (IXON) swallows START and STOP; output is
-		// never actually stopped (a departure from Linux).
-		if tm.iflag(unix.IXON) && (tm.isCC(c, vSTART) || tm.isCC(c, vSTOP)) {
-			continue
+		// IXANY: any other character restarts output stopped by STOP.
+		if tm.iflag(unix.IXON) && tm.iflag(unix.IXANY) {
+			t.startLocked()
 		}
-		if tm.lflag(unix.IEXTEN) && tm.isCC(c, vLNEXT) {
+		if tm.lflag(unix.ICANON) && tm.lflag(unix.IEXTEN) && tm.isCC(c, vLNEXT) {
 			t.lnext = true
-			if tm.lflag(unix.ECHO) && tm.lflag(unix.ECHOCTL) && tm.lflag(unix.ICANON) {
-				t.outputLocked([]byte("^\b"))
+			if tm.lflag(unix.ECHO) && tm.lflag(unix.ECHOCTL) {
+				t.echoRawLocked('^')
+				t.echoRawLocked('\b')
 			}
 			continue
 		}
@@ -334,48 +576,39 @@ func (t *Terminal) putLocked(c byte, literal bool) {
 	tm := &t.termios
 	if !tm.lflag(unix.ICANON) {
 		t.raw = append(t.raw, c)
-		t.echoLocked(c)
+		t.echoInputLocked(c, literal)
 		t.broadcastLocked()
 		return
 	}
 	if !literal {
 		switch {
 		case tm.isCC(c, vERASE):
-			t.eraseLocked()
-			return
-		case tm.isCC(c, vWERASE) && tm.lflag(unix.IEXTEN):
-			for len(t.line) > 0 && t.line[len(t.line)-1] == ' ' {
-				t.eraseLocked()
-			}
-			for len(t.line) > 0 && t.line[len(t.line)-1] != ' ' {
-				t.eraseLocked()
-			}
+			t.eraseLocked(eraseChar, c)
 			return
 		case tm.isCC(c, vKILL):
-			if tm.lflag(unix.ECHOKE) && tm.lflag(unix.ECHOE) {
-				for t.eraseLocked() {
-				}
-			} else {
-				t.line = nil
-				t.echoLocked(c)
-				if tm.lflag(unix.ECHOK) {
-					t.outputLocked([]byte{'\n'})
-				}
+			t.eraseLocked(eraseLine, c)
+			return
+		case tm.isCC(c, vWERASE) && tm.lflag(unix.IEXTEN):
+			t.eraseLocked(eraseWord, c)
+			return
+		case tm.isCC(c, vREPRINT) && tm.lflag(unix.ECHO) && tm.lflag(unix.IEXTEN):
+			t.echoCharLocked(c)
+			t.echoRawLocked('\n')
+			for _, x := range t.line {
+				t.echoCharLocked(x)
 			}
 			return
-		case tm.isCC(c, vREPRINT) && tm.lflag(unix.IEXTEN):
-			t.echoLocked(c)
-			t.outputLocked([]byte{'\n'})
-			if tm.lflag(unix.ECHO) {
-				t.outputLocked(t.line)
-			}
+		case c == '\n':
+			t.echoInputLocked(c, false)
+			t.line = append(t.line, c)
+			t.finishLineLocked()
 			return
 		case tm.isCC(c, vEOF):
 			t.finishLineLocked()
 			return
-		case c == '\n' || tm.isCC(c, vEOL) || tm.isCC(c, vEOL2):
+		case tm.isCC(c, vEOL) || tm.isCC(c, vEOL2) && tm.lflag(unix.IEXTEN):
+			t.echoInputLocked(c, true)
 			t.line = append(t.line, c)
-			t.echoLocked(c)
 			t.finishLineLocked()
 			return
 		}
@@ -383,8 +616,8 @@ func (t *Terminal) putLocked(c byte, literal bool) {
 	if len(t.line) >= maxCanonLine {
 		return // the line is full: Linux drops the character too
 	}
+	t.echoInputLocked(c, literal)
 	t.line = append(t.line, c)
-	t.echoLocked(c)
 }
 
 func (t *Terminal) finishLineLocked() {
@@ -429,6 +662,11 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.masters == 0 {
+		// Hung up: Linux answers every read of a hung-up file with end
+		// of file, even with input left.
+		return 0, nil
+	}
 	if t.canonicalLocked() {
 		for !t.hasInputLocked() {
 			if t.masters == 0 {
@@ -447,9 +685,6 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 	want := min(vmin, len(dst))
 	if nonblock {
 		if len(t.raw) == 0 {
-			if t.masters == 0 {
-				return 0, nil
-			}
 			return 0, unix.EAGAIN
 		}
 		return t.takeLocked(dst), nil
@@ -483,7 +718,7 @@ func (t *Terminal) readReplica(dst []byte, nonblock bool) (int, error) {
 			break
 		}
 		if t.masters == 0 {
-			break
+			return 0, nil
 		}
 		if vtime > 0 && len(t.raw) > 0 && len(t.raw) != seen && vmin > 0 {
 			seen = len(t.raw)
@@ -524,7 +759,7 @@ func (t *Terminal) writeReplica(src []byte, nonblock bool) (int, error) {
 			}
 			return 0, unix.EIO
 		}
-		if len(t.out) >= maxOutput {
+		if len(t.out) >= maxOutput || t.stopped {
 			if nonblock {
 				if done > 0 {
 					return done, nil

@@ -73,6 +73,10 @@ type Kernel struct {
 	initTG *ThreadGroup
 	// cttys are the controlling terminals by session id; guarded by sigMu.
 	cttys map[int]*tty.Terminal
+	// ttyOldPgrp is, by session id, the foreground group its terminal had
+	// when the terminal was hung up; it gets SIGHUP and SIGCONT when the
+	// session leader exits. Guarded by sigMu.
+	ttyOldPgrp map[int]int
 	// wg counts running task goroutines.
 	wg sync.WaitGroup
 

@@ -13,8 +13,13 @@ import (
 // foreground group). Both are changed with sigMu held.
 //
 // Lock order: Kernel.sigMu before the terminal's own lock (Terminal methods
-// take it); a terminal calls into the kernel (tty.JobControl) only without
-// its lock held.
+// take it) and before Kernel.mu (processesLocked); a terminal calls into
+// the kernel (tty.JobControl) only without its lock held.
+//
+// Departures from Linux: TIOCSPGRP takes only a process group that exists
+// (Linux also accepts the pid of any process of the session, and makes a
+// group of that number the foreground one); signals from TIOCNOTTY carry
+// SI_KERNEL where Linux sends them as from the caller.
 
 // SignalGroup implements tty.JobControl: sig goes to every process of group
 // pgid, as from the kernel (SI_KERNEL).
@@ -57,9 +62,8 @@ func (k *Kernel) BackgroundCheck(term *tty.Terminal, sig int) error {
 // orphanedLocked reports an orphaned process group: no member has a parent
 // in another group of the same session. Called with sigMu held.
 func (k *Kernel) orphanedLocked(pgid int) bool {
-	for _, t := range k.tasks {
-		tg := t.tg
-		if tg.leader != t || tg.pgid != pgid || tg.zombie {
+	for _, tg := range k.processesLocked() {
+		if tg.pgid != pgid || tg.zombie {
 			continue
 		}
 		if p := tg.parent; p != nil && p.pgid != pgid && p.sid == tg.sid {
@@ -67,6 +71,21 @@ func (k *Kernel) orphanedLocked(pgid int) bool {
 		}
 	}
 	return true
+}
+
+// processesLocked returns every process (thread group) with a live
+// leader. Called with sigMu held; it takes k.mu, which guards the task
+// table and is never held while sigMu is taken.
+func (k *Kernel) processesLocked() []*ThreadGroup {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]*ThreadGroup, 0, len(k.tasks))
+	for _, t := range k.tasks {
+		if t.tg.leader == t {
+			out = append(out, t.tg)
+		}
+	}
+	return out
 }
 
 // ControllingTTY returns the calling process's controlling terminal, or nil.
@@ -112,7 +131,41 @@ func (k *Kernel) setCTTYLocked(sid int, term *tty.Terminal, fg int) {
 		k.cttys = make(map[int]*tty.Terminal)
 	}
 	k.cttys[sid] = term
+	delete(k.ttyOldPgrp, sid)
 	term.SetSession(sid, fg)
+}
+
+// Hangup implements tty.JobControl: the terminal's master is gone. As
+// Linux's hang-up of a pty replica does, the session it controls loses it
+// (/dev/tty then fails with ENXIO), the session leader gets SIGHUP and
+// SIGCONT, and the foreground group is remembered: it gets SIGHUP and
+// SIGCONT when the leader exits.
+func (k *Kernel) Hangup(term *tty.Terminal) {
+	k.sigMu.Lock()
+	sid, fg := term.Session()
+	if sid == 0 || k.cttys[sid] != term {
+		k.sigMu.Unlock()
+		return
+	}
+	delete(k.cttys, sid)
+	term.SetSession(0, 0)
+	if fg > 0 {
+		if k.ttyOldPgrp == nil {
+			k.ttyOldPgrp = make(map[int]int)
+		}
+		k.ttyOldPgrp[sid] = fg
+	}
+	var leader *ThreadGroup
+	for _, tg := range k.processesLocked() {
+		if tg.pid == sid && tg.sid == sid && !tg.zombie {
+			leader = tg
+		}
+	}
+	k.sigMu.Unlock()
+	if leader != nil {
+		leader.SendSignal(SigInfo{Signo: int32(unix.SIGHUP), Code: SIKernel})
+		leader.SendSignal(SigInfo{Signo: int32(unix.SIGCONT), Code: SIKernel})
+	}
 }
 
 // SetControllingTTY implements TIOCSCTTY (ioctl_tty(2)): the caller must be
@@ -160,6 +213,7 @@ func (t *Task) NoControllingTTY(term *tty.Terminal) error {
 	}
 	_, fg := term.Session()
 	delete(k.cttys, tg.sid)
+	delete(k.ttyOldPgrp, tg.sid)
 	term.SetSession(0, 0)
 	k.sigMu.Unlock()
 	if fg > 0 {
@@ -170,27 +224,33 @@ func (t *Task) NoControllingTTY(term *tty.Terminal) error {
 }
 
 // TTYForeground implements TIOCGPGRP (tcgetpgrp(3)): ENOTTY unless term is
-// the caller's controlling terminal.
-func (t *Task) TTYForeground(term *tty.Terminal) (int, error) {
-	if t.ControllingTTY() != term {
+// the caller's controlling terminal, but anyone may ask the master side
+// (Linux's tiocgpgrp); 0 when the terminal controls no session.
+func (t *Task) TTYForeground(term *tty.Terminal, master bool) (int, error) {
+	if !master && t.ControllingTTY() != term {
 		return 0, unix.ENOTTY
 	}
 	_, fg := term.Session()
 	return fg, nil
 }
 
-// TTYSession implements TIOCGSID (tcgetsid(3)).
-func (t *Task) TTYSession(term *tty.Terminal) (int, error) {
-	if t.ControllingTTY() != term {
+// TTYSession implements TIOCGSID (tcgetsid(3)), with the same rule for
+// the master side; ENOTTY when the terminal controls no session.
+func (t *Task) TTYSession(term *tty.Terminal, master bool) (int, error) {
+	if !master && t.ControllingTTY() != term {
 		return 0, unix.ENOTTY
 	}
 	sid, _ := term.Session()
+	if sid == 0 {
+		return 0, unix.ENOTTY
+	}
 	return sid, nil
 }
 
 // SetTTYForeground implements TIOCSPGRP (tcsetpgrp(3)): the group must
 // exist in the caller's session, whose controlling terminal term must be;
-// a background caller is subject to SIGTTOU.
+// a background caller is subject to SIGTTOU, and where that check says
+// EIO (an orphaned group) Linux's tiocspgrp says ENOTTY.
 func (t *Task) SetTTYForeground(term *tty.Terminal, pgid int) error {
 	if t.ControllingTTY() != term {
 		return unix.ENOTTY
@@ -199,15 +259,18 @@ func (t *Task) SetTTYForeground(term *tty.Terminal, pgid int) error {
 		return unix.EINVAL
 	}
 	if err := t.k.BackgroundCheck(term, int(unix.SIGTTOU)); err != nil {
+		if err == unix.EIO {
+			return unix.ENOTTY
+		}
 		return err
 	}
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	found := false
-	for _, x := range k.tasks {
-		if x.tg.leader == x && x.tg.pgid == pgid && !x.tg.zombie {
-			if x.tg.sid != t.tg.sid {
+	for _, tg := range k.processesLocked() {
+		if tg.pgid == pgid && !tg.zombie {
+			if tg.sid != t.tg.sid {
 				return unix.EPERM
 			}
 			found = true
@@ -221,13 +284,25 @@ func (t *Task) SetTTYForeground(term *tty.Terminal, pgid int) error {
 }
 
 // releaseControllingTTY detaches a session from its terminal when its
-// leader exits: the foreground group gets SIGHUP and SIGCONT.
+// leader exits: the foreground group gets SIGHUP (Linux's
+// disassociate_ctty for a pty). When the terminal was hung up before, the
+// group it had in the foreground then gets SIGHUP and SIGCONT.
 func (tg *ThreadGroup) releaseControllingTTY() {
 	k := tg.k
 	k.sigMu.Lock()
-	term := k.cttys[tg.sid]
-	if term == nil || tg.sid != tg.pid {
+	if tg.sid != tg.pid {
 		k.sigMu.Unlock()
+		return
+	}
+	term := k.cttys[tg.sid]
+	if term == nil {
+		old, ok := k.ttyOldPgrp[tg.sid]
+		delete(k.ttyOldPgrp, tg.sid)
+		k.sigMu.Unlock()
+		if ok {
+			k.SignalGroup(old, int(unix.SIGHUP))
+			k.SignalGroup(old, int(unix.SIGCONT))
+		}
 		return
 	}
 	delete(k.cttys, tg.sid)
@@ -236,7 +311,6 @@ func (tg *ThreadGroup) releaseControllingTTY() {
 	k.sigMu.Unlock()
 	if fg > 0 {
 		k.SignalGroup(fg, int(unix.SIGHUP))
-		k.SignalGroup(fg, int(unix.SIGCONT))
 	}
 }
 
