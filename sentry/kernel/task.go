@@ -171,6 +171,9 @@ type ThreadGroup struct {
 	children map[*ThreadGroup]struct{}
 	// pending holds the process-directed pending signals.
 	pending sigPending
+	// sigQueued, when not nil, is closed at the next signal queued to the
+	// process or one of its threads (see SignalQueued).
+	sigQueued chan struct{}
 	// exiting is set once the group is going away; exit is its status.
 	exiting bool
 	exit    ExitStatus
@@ -362,6 +365,7 @@ func (t *Task) run() {
 			t.tg.Kill(int(unix.SIGKILL))
 			break
 		}
+		t.checkCPUTimers()
 		afterSyscall := false
 		switch ev.Kind {
 		case platform.EventSyscall:
