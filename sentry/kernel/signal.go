@@ -60,12 +60,14 @@ type sigPending struct {
 
 // add queues info and returns nil. A standard signal already pending is
 // not queued again (ErrSignalDropped: the pending instance keeps its
-// siginfo, as in Linux). A real-time signal is queued unless limit
-// instances are queued already (EAGAIN).
+// siginfo, as in Linux), except a POSIX timer's, which Linux (since 6.13)
+// queues behind it: a timer has at most one instance queued anyway. A
+// real-time signal is queued unless limit instances are queued already
+// (EAGAIN).
 func (p *sigPending) add(info SigInfo, limit uint64) error {
 	i := info.Signo - 1
 	bit := uint64(1) << i
-	if p.set&bit != 0 && info.Signo < SigRTMin {
+	if p.set&bit != 0 && info.Signo < SigRTMin && info.timer == nil {
 		return ErrSignalDropped
 	}
 	if p.set&bit != 0 && uint64(p.n) >= limit {
