@@ -400,6 +400,11 @@ func (t *Task) threadKilled() bool {
 }
 
 func (t *Task) release() {
+	// Signals left pending for the thread go with it (a timer aimed at it
+	// is then free to signal again).
+	t.k.sigMu.Lock()
+	t.pending.discard(^uint64(0))
+	t.k.sigMu.Unlock()
 	if t.exe != nil {
 		vfs.AllowWriteAccess(t.exe)
 		t.exe = nil
