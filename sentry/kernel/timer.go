@@ -24,7 +24,9 @@ import (
 //   - CLOCK_THREAD_CPUTIME_ID timers count the whole process's CPU time.
 //   - A timer whose signal is still pending counts later expirations as
 //     overruns of that signal (as Linux); the timer keeps running meanwhile
-//     instead of being re-armed when the signal is taken.
+//     instead of being re-armed when the signal is taken. A signal queued
+//     before timer_settime re-arms or timer_delete deletes the timer is
+//     still delivered (Linux 6.13 and later drop it).
 
 // IntervalTimer is the setting of a timer: Set arms it to expire after
 // value (0 disarms) and then every interval, returning the previous
