@@ -438,3 +438,23 @@ TEST(timer_overrun_resets_after_signal_taken) {
   CHECK_EQ(syscall(SYS_timer_delete, id), 0);
   raw_setmask(old);
 }
+
+TEST(proc_fd_links_name_signalfd_and_timerfd) {
+  sigset_t s = set_of(SIGUSR1, 0);
+  int sfd = signalfd(-1, &s, 0);
+  int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+  CHECK(sfd >= 0 && tfd >= 0);
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", sfd);
+  ssize_t n = readlink(path, buf, sizeof buf - 1);
+  CHECK(n > 0);
+  buf[n] = 0;
+  CHECK(strcmp(buf, "anon_inode:[signalfd]") == 0);
+  snprintf(path, sizeof path, "/proc/self/fd/%d", tfd);
+  n = readlink(path, buf, sizeof buf - 1);
+  CHECK(n > 0);
+  buf[n] = 0;
+  CHECK(strcmp(buf, "anon_inode:[timerfd]") == 0);
+  close(sfd);
+  close(tfd);
+}
