@@ -6,7 +6,8 @@
  * inherited across fork, a blocking signalfd read cut short by a handler;
  * timerfd with epoll, interval expiration counts, absolute times already
  * past, re-arming; sigtimedwait timeouts; POSIX timers aimed at one thread
- * (SIGEV_THREAD_ID), on the process CPU clock; rt_tgsigqueueinfo.
+ * (SIGEV_THREAD_ID), on the process CPU clock, with their overruns and a
+ * standard signal already pending; rt_tgsigqueueinfo; /proc fd links.
  *
  * Follows signalfd(2) ("multiple signals may be read in one read"; "after a
  * fork(2), the child ... read(2) from the file descriptor reads signals
@@ -21,7 +22,8 @@
  * targeted at the thread whose ID is given in sigev_notify_thread_id, which
  * must be a thread in the same process as the caller"; EINVAL otherwise;
  * CLOCK_PROCESS_CPUTIME_ID) and rt_sigqueueinfo(2) (rt_tgsigqueueinfo to a
- * thread of the caller's process).
+ * thread of the caller's process), and proc(5) (/proc/[pid]/fd links of
+ * anonymous files read "anon_inode:[signalfd]", "anon_inode:[timerfd]").
  *
  * The go:build line above only keeps the go tool from taking this file for
  * cgo source; gcc builds it as usual (see syscalls_test.go).
