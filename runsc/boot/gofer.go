@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,8 @@ type Bind struct {
 type goferProcess struct {
 	cmd    *exec.Cmd
 	client *proto.Client
+	// exited receives the gofer's exit (cmd.Wait) once it is reaped.
+	exited chan error
 }
 
 // startGofer starts the gofer process (this binary, re-executed as
@@ -51,7 +54,22 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 	cmd.ExtraFiles = []*os.File{child}
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	// The parent-death signal comes when the thread that forked the gofer
+	// ends, not the process (prctl(2), PR_SET_PDEATHSIG), and Go ends an
+	// OS thread whose locked goroutine returns, as each task's does: fork
+	// from a thread of our own that lives until the gofer is reaped.
+	started := make(chan error, 1)
+	exited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with us
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	err = <-started
 	child.Close()
 	if err != nil {
 		unix.Close(fds[0])
@@ -60,15 +78,15 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 	c, err := proto.NewClient(fds[0])
 	if err != nil {
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 		return nil, err
 	}
-	return &goferProcess{cmd: cmd, client: c}, nil
+	return &goferProcess{cmd: cmd, client: c, exited: exited}, nil
 }
 
 // stop closes the connection (the gofer exits when it sees that) and
 // reaps the process.
 func (g *goferProcess) stop() {
 	g.client.Disconnect()
-	g.cmd.Wait()
+	<-g.exited
 }
