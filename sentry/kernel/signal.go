@@ -25,9 +25,11 @@ type SigInfo struct {
 	TimerID, Overrun int32
 	Value            uint64
 
-	// timer is the POSIX timer that queued this signal: its overrun
-	// count is read when the signal is taken.
-	timer *PosixTimer
+	// timer is the POSIX timer that queued this signal, and timerSeq the
+	// timer's arming then: its overrun count is read when the signal is
+	// taken, and the signal is dropped if the timer changed since.
+	timer    *PosixTimer
+	timerSeq uint64
 }
 
 // si_code values (siginfo.h).
@@ -80,8 +82,10 @@ func (p *sigPending) add(info SigInfo, limit uint64) error {
 }
 
 // take removes and returns the oldest instance of sig, which must be
-// pending. A timer's signal gets the overrun counted since it was queued.
-func (p *sigPending) take(sig int) SigInfo {
+// pending. A timer's signal gets the overrun counted since it was queued;
+// one queued before its timer was re-armed or deleted is dropped (false),
+// as Linux (6.13 and later) drops it.
+func (p *sigPending) take(sig int) (SigInfo, bool) {
 	q := p.queue[sig-1]
 	info := q[0]
 	if len(q) == 1 {
@@ -92,19 +96,32 @@ func (p *sigPending) take(sig int) SigInfo {
 	}
 	p.n--
 	if info.timer != nil {
-		info.Overrun = info.timer.dequeued()
+		ov, ok := info.timer.dequeued(info.timerSeq)
+		if !ok {
+			return SigInfo{}, false
+		}
+		info.Overrun = ov
 		info.timer = nil
 	}
-	return info
+	return info, true
+}
+
+// takeLowest takes the lowest-numbered pending signal of set (see
+// lowest), skipping dropped timer signals.
+func (p *sigPending) takeLowest(set uint64) (SigInfo, bool) {
+	for p.set&set != 0 {
+		if info, ok := p.take(lowest(p.set & set)); ok {
+			return info, true
+		}
+	}
+	return SigInfo{}, false
 }
 
 // discard drops every pending instance of the signals in mask.
 func (p *sigPending) discard(mask uint64) {
 	for sig := 1; sig <= NumSignals; sig++ {
-		if p.set&mask&(1<<(sig-1)) != 0 {
-			for p.set&(1<<(sig-1)) != 0 {
-				p.take(sig)
-			}
+		for p.set&mask&(1<<(sig-1)) != 0 {
+			p.take(sig)
 		}
 	}
 }
@@ -412,12 +429,12 @@ func (t *Task) dequeue() (SigInfo, bool) {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
-		ready := p.set &^ t.SigMask
+		ready := ^t.SigMask
 		if p.set&(1<<(unix.SIGKILL-1)) != 0 {
 			ready = 1 << (unix.SIGKILL - 1)
 		}
-		if ready != 0 {
-			return p.take(lowest(ready)), true
+		if info, ok := p.takeLowest(ready); ok {
+			return info, true
 		}
 	}
 	return SigInfo{}, false
@@ -430,8 +447,8 @@ func (t *Task) DequeueSignal(set uint64) (SigInfo, bool) {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
-		if r := p.set & set; r != 0 {
-			return p.take(lowest(r)), true
+		if info, ok := p.takeLowest(set); ok {
+			return info, true
 		}
 	}
 	return SigInfo{}, false

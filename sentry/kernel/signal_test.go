@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -12,7 +13,8 @@ func TestSigPendingStandardSignalsMerge(t *testing.T) {
 	require.NoError(t, p.add(SigInfo{Signo: int32(unix.SIGUSR1), PID: 1}, 10))
 	require.ErrorIs(t, p.add(SigInfo{Signo: int32(unix.SIGUSR1), PID: 2}, 10), ErrSignalDropped)
 	require.Equal(t, uint64(1)<<(unix.SIGUSR1-1), p.set)
-	info := p.take(int(unix.SIGUSR1))
+	info, ok := p.take(int(unix.SIGUSR1))
+	require.True(t, ok)
 	require.Equal(t, int32(1), info.PID, "the first instance keeps its siginfo")
 	require.Zero(t, p.set)
 	require.Zero(t, p.n)
@@ -29,7 +31,8 @@ func TestSigPendingRealTimeSignalsQueueInOrder(t *testing.T) {
 	var got []int
 	var vals []uint64
 	for p.set != 0 {
-		info := p.take(lowest(p.set))
+		info, ok := p.takeLowest(^uint64(0))
+		require.True(t, ok)
 		got = append(got, int(info.Signo))
 		if info.Signo == rt {
 			vals = append(vals, info.Value)
@@ -64,14 +67,50 @@ func TestSigPendingTimerOverrunReadOnTake(t *testing.T) {
 	pt.expire(2) // while queued: 1 + 2 missed
 	pt.expire(0)
 	require.Len(t, sent, 1, "a timer has one signal queued at most")
-	info := p.take(SigRTMin)
+	info, ok := p.take(SigRTMin)
+	require.True(t, ok)
 	require.Equal(t, int32(4), info.Overrun)
 	require.Equal(t, 4, pt.Overrun())
 	require.Nil(t, info.timer)
 	pt.expire(0)
 	require.Len(t, sent, 2)
-	require.Equal(t, int32(0), p.take(SigRTMin).Overrun)
+	info, ok = p.take(SigRTMin)
+	require.True(t, ok)
+	require.Equal(t, int32(0), info.Overrun)
 	require.Equal(t, 0, pt.Overrun())
+}
+
+// stoppedTimer is an IntervalTimer that is never armed.
+type stoppedTimer struct{}
+
+func (stoppedTimer) Set(time.Duration, time.Duration) (time.Duration, time.Duration) { return 0, 0 }
+func (stoppedTimer) Get() (time.Duration, time.Duration)                             { return 0, 0 }
+func (stoppedTimer) Stop()                                                           {}
+
+func TestTimerSignalDroppedAfterRearmOrDelete(t *testing.T) {
+	var p sigPending
+	pt := &PosixTimer{
+		IntervalTimer: stoppedTimer{},
+		info:          SigInfo{Signo: SigRTMin, Code: SITimer},
+		send:          func(i SigInfo) error { return p.add(i, 10) },
+	}
+	pt.expire(0)
+	pt.Set(time.Second, 0) // re-armed: the queued signal is stale
+	pt.expire(0)           // the new arming's signal queues behind it
+	require.Equal(t, 2, p.n)
+	info, ok := p.takeLowest(^uint64(0))
+	require.True(t, ok, "the stale one is skipped, the new one taken")
+	require.Equal(t, int32(SigRTMin), info.Signo)
+	require.Zero(t, p.set)
+
+	pt.expire(0)
+	pt.Stop()
+	pt.expire(0) // deleted: nothing more
+	require.Equal(t, uint64(1)<<(SigRTMin-1), p.set, "still pending, as sigpending shows")
+	_, ok = p.takeLowest(^uint64(0))
+	require.False(t, ok)
+	require.Zero(t, p.set)
+	require.Zero(t, p.n)
 }
 
 func TestPosixTimerDroppedSignalDoesNotStick(t *testing.T) {

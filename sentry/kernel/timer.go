@@ -24,9 +24,9 @@ import (
 //   - CLOCK_THREAD_CPUTIME_ID timers count the whole process's CPU time.
 //   - A timer whose signal is still pending counts later expirations as
 //     overruns of that signal (as Linux); the timer keeps running meanwhile
-//     instead of being re-armed when the signal is taken. A signal queued
-//     before timer_settime re-arms or timer_delete deletes the timer is
-//     still delivered (Linux 6.13 and later drop it).
+//     instead of being re-armed when the signal is taken. As in Linux 6.13
+//     and later, a signal queued before timer_settime or timer_delete
+//     stays pending (sigpending shows it) but is dropped when taken.
 
 // IntervalTimer is the setting of a timer: Set arms it to expire after
 // value (0 disarms) and then every interval, returning the previous
@@ -319,12 +319,38 @@ type PosixTimer struct {
 	info SigInfo
 
 	mu sync.Mutex // guards the fields below; taken after Kernel.sigMu
+	// seq counts the timer's armings: a signal queued under an earlier
+	// one is dropped when taken. deleted is set by timer_delete.
+	seq     uint64
+	deleted bool
 	// queued is set while the timer's signal is pending; expirations
 	// meanwhile add to pendingOverrun.
 	queued         bool
 	pendingOverrun int
 	// overrun is the overrun count of the last signal taken.
 	overrun int
+}
+
+// Set implements IntervalTimer: a signal still pending from the previous
+// setting will be dropped.
+func (p *PosixTimer) Set(value, interval time.Duration) (time.Duration, time.Duration) {
+	p.mu.Lock()
+	p.seq++
+	p.queued = false
+	p.pendingOverrun = 0
+	p.mu.Unlock()
+	return p.IntervalTimer.Set(value, interval)
+}
+
+// Stop implements IntervalTimer (timer_delete): the timer signals no more,
+// and a signal of it still pending will be dropped.
+func (p *PosixTimer) Stop() {
+	p.mu.Lock()
+	p.seq++
+	p.deleted = true
+	p.queued = false
+	p.mu.Unlock()
+	p.IntervalTimer.Stop()
 }
 
 // Overrun returns the overrun count of the last expiry (timer_getoverrun).
@@ -340,6 +366,10 @@ func (p *PosixTimer) expire(overrun int) {
 		return
 	}
 	p.mu.Lock()
+	if p.deleted {
+		p.mu.Unlock()
+		return
+	}
 	if p.queued {
 		p.pendingOverrun = int(min(int64(p.pendingOverrun)+1+int64(overrun), math.MaxInt32))
 		p.mu.Unlock()
@@ -347,9 +377,9 @@ func (p *PosixTimer) expire(overrun int) {
 	}
 	p.queued = true
 	p.pendingOverrun = overrun
-	p.mu.Unlock()
 	info := p.info
-	info.timer = p
+	info.timer, info.timerSeq = p, p.seq
+	p.mu.Unlock()
 	if p.send(info) != nil {
 		p.mu.Lock()
 		p.queued = false
@@ -358,16 +388,21 @@ func (p *PosixTimer) expire(overrun int) {
 	}
 }
 
-// dequeued is called (with Kernel.sigMu held) when the timer's signal is
-// taken: it returns the overruns to report in it.
-func (p *PosixTimer) dequeued() int32 {
+// dequeued is called (with Kernel.sigMu held) when the timer's signal,
+// queued under arming seq, is taken: it returns the overruns to report in
+// it, or false if the timer was re-armed or deleted since (the signal is
+// then dropped).
+func (p *PosixTimer) dequeued(seq uint64) (int32, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if seq != p.seq || p.deleted {
+		return 0, false
+	}
 	ov := p.pendingOverrun
 	p.overrun = ov
 	p.pendingOverrun = 0
 	p.queued = false
-	return int32(ov)
+	return int32(ov), true
 }
 
 // timers is a process's POSIX timers and interval timers.
@@ -502,4 +537,18 @@ func (tg *ThreadGroup) deleteAllTimers(itimers bool) {
 		ts.virt.Stop()
 		ts.prof.Stop()
 	}
+}
+
+// SleepCPU waits until the process has used d more CPU time
+// (clock_nanosleep(2) on CLOCK_PROCESS_CPUTIME_ID), or a signal needs the
+// task (ErrInterrupted); it returns the CPU time still to go.
+func (t *Task) SleepCPU(d time.Duration) (time.Duration, error) {
+	done := make(chan struct{})
+	var once sync.Once
+	x := &CPUTimer{c: &t.tg.timerState().cpu, fire: func(int) { once.Do(func() { close(done) }) }}
+	x.Set(d, 0)
+	defer x.Stop()
+	err := t.Block(done, time.Time{})
+	rem, _ := x.Get()
+	return rem, err
 }
