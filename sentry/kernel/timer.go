@@ -132,7 +132,10 @@ type cpuTimers struct {
 	// narmed is len(armed), read by the task loop without mu.
 	narmed atomic.Int32
 
-	mu sync.Mutex // guards the fields below and every CPUTimer's fields
+	// mu guards the fields below and every CPUTimer's fields. Samples of
+	// the CPU clock are read with it held, so they are folded in the order
+	// they were read. Lock order: mu before Kernel.sigMu.
+	mu sync.Mutex
 	// total is the CPU time accumulated from samples; last is the last raw
 	// sample (the platform's clock, which restarts when execve gives the
 	// process a new address space).
@@ -156,15 +159,16 @@ func (c *cpuTimers) advanceLocked(raw time.Duration) {
 	c.total += d
 }
 
-// update folds in a sample and fires the timers that are due.
-func (c *cpuTimers) update(raw time.Duration) {
+// update folds in a sample, read by sample, and fires the timers that are
+// due.
+func (c *cpuTimers) update(sample func() time.Duration) {
 	type firing struct {
 		fn      func(int)
 		overrun int
 	}
 	var due []firing
 	c.mu.Lock()
-	c.advanceLocked(raw)
+	c.advanceLocked(sample())
 	for x := range c.armed {
 		if x.next > c.total {
 			continue
@@ -208,7 +212,7 @@ func (c *cpuTimers) tick() {
 			return
 		}
 		c.mu.Unlock()
-		c.update(c.tg.sampleCPU())
+		c.update(c.tg.sampleCPU)
 	}
 }
 
@@ -237,7 +241,7 @@ func (t *Task) checkCPUTimers() {
 	if ts == nil || ts.cpu.narmed.Load() == 0 {
 		return
 	}
-	ts.cpu.update(t.CPUTime())
+	ts.cpu.update(t.CPUTime)
 }
 
 // CPUTimer is an interval timer on the process's CPU time. It implements
@@ -264,10 +268,9 @@ func (x *CPUTimer) remainingLocked() time.Duration {
 // Set implements IntervalTimer.
 func (x *CPUTimer) Set(value, interval time.Duration) (time.Duration, time.Duration) {
 	c := x.c
-	raw := c.tg.sampleCPU()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.advanceLocked(raw)
+	c.advanceLocked(c.tg.sampleCPU())
 	oldRem, oldInt := x.remainingLocked(), x.interval
 	x.interval = interval
 	if value <= 0 {
@@ -290,10 +293,9 @@ func (x *CPUTimer) Set(value, interval time.Duration) (time.Duration, time.Durat
 // Get implements IntervalTimer.
 func (x *CPUTimer) Get() (time.Duration, time.Duration) {
 	c := x.c
-	raw := c.tg.sampleCPU()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.advanceLocked(raw)
+	c.advanceLocked(c.tg.sampleCPU())
 	return x.remainingLocked(), x.interval
 }
 
