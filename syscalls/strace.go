@@ -77,7 +77,7 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 			}
 		case 'S':
 			if v > 0 && v <= 64 {
-				b.WriteString(unix.SignalName(unix.Signal(v)))
+				b.WriteString(signalName(int(v)))
 			} else {
 				b.WriteString(strconv.FormatUint(uint64(v), 10))
 			}
@@ -179,6 +179,18 @@ func errnoName(e unix.Errno) string {
 	return "E" + strconv.Itoa(int(e))
 }
 
+// signalName names a signal as strace does: "SIGUSR1", and "SIGRT_n" for
+// real-time signal 32+n.
+func signalName(sig int) string {
+	if n := unix.SignalName(unix.Signal(sig)); n != "" {
+		return n
+	}
+	if sig >= kernel.SigRTMin && sig <= kernel.NumSignals {
+		return "SIGRT_" + strconv.Itoa(sig-kernel.SigRTMin)
+	}
+	return strconv.Itoa(sig)
+}
+
 // siCodeName names common si_code values for strace's signal lines.
 func siCodeName(sig, code int) string {
 	switch {
@@ -186,6 +198,12 @@ func siCodeName(sig, code int) string {
 		return "SI_USER"
 	case code == 0x80:
 		return "SI_KERNEL"
+	case code == -1:
+		return "SI_QUEUE"
+	case code == -2:
+		return "SI_TIMER"
+	case code == -6:
+		return "SI_TKILL"
 	case unix.Signal(sig) == unix.SIGSEGV && code == 1:
 		return "SEGV_MAPERR"
 	case unix.Signal(sig) == unix.SIGSEGV && code == 2:
@@ -211,7 +229,7 @@ func (tbl *Table) Signal(t *kernel.Task, sig, code int, addr uintptr) {
 	if addr != 0 {
 		a = fmt.Sprintf("%#x", addr)
 	}
-	name := unix.SignalName(unix.Signal(sig))
+	name := signalName(sig)
 	fmt.Fprintf(tbl.strace, "[pid %d] --- %s {si_signo=%s, si_code=%s, si_addr=%s} ---\n", t.TID(), name, name, siCodeName(sig, code), a)
 }
 
@@ -225,7 +243,7 @@ func (tbl *Table) Exit(t *kernel.Task, st kernel.ExitStatus) {
 		if st.Core {
 			core = " (core dumped)"
 		}
-		fmt.Fprintf(tbl.strace, "[pid %d] +++ killed by %s%s +++\n", t.TID(), unix.SignalName(unix.Signal(st.Signo)), core)
+		fmt.Fprintf(tbl.strace, "[pid %d] +++ killed by %s%s +++\n", t.TID(), signalName(st.Signo), core)
 		return
 	}
 	fmt.Fprintf(tbl.strace, "[pid %d] +++ exited with %d +++\n", t.TID(), st.Code)

@@ -1,10 +1,13 @@
 package syscalls
 
-// Signal state: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2).
+// Signals: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2),
+// rt_sigpending(2), kill(2), tkill(2)/tgkill(2), rt_sigreturn(2),
+// rt_sigsuspend(2), pause(2), rt_sigtimedwait(2), signalfd(2)/signalfd4.
 //
-// Actions, masks and alternate stacks are recorded exactly as Linux records
-// them; delivery to handlers is not implemented yet, so a signal that would
-// run a handler is logged and takes its default action instead.
+// Delivery, queueing (standard signals pending once, real-time signals
+// queued in order, RLIMIT_SIGPENDING instances at most per queue) and the
+// signalfd file live in sentry/kernel and fs/signalfd; the handlers here
+// decode and encode.
 
 import (
 	"encoding/binary"
@@ -12,6 +15,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/signalfd"
+	"sbx/fs/vfs"
 	"sbx/sentry/arch"
 	"sbx/sentry/kernel"
 )
@@ -28,6 +33,58 @@ func registerSignal(t *Table) {
 	t.add(unix.SYS_RT_SIGSUSPEND, sysRtSigsuspend, "pu", 'd')
 	t.add(unix.SYS_PAUSE, sysPause, "", 'd')
 	t.add(unix.SYS_RT_SIGTIMEDWAIT, sysRtSigtimedwait, "pppu", 'd')
+	t.add(unix.SYS_SIGNALFD, sysSignalfd, "fpu", 'd')
+	t.add(unix.SYS_SIGNALFD4, sysSignalfd4, "fpux", 'd')
+}
+
+// signalfd4(2) flags: SFD_CLOEXEC and SFD_NONBLOCK are O_CLOEXEC and
+// O_NONBLOCK.
+const sfdFlags = unix.SFD_CLOEXEC | unix.SFD_NONBLOCK
+
+// newSignalfd implements signalfd(2) and signalfd4: with fd -1 it makes a
+// new signalfd for mask; with a signalfd's fd it replaces that file's mask
+// (the flags are then not used, as in Linux).
+func newSignalfd(t *kernel.Task, fd int, maskAddr, size uintptr, flags int) (uintptr, error) {
+	if size != sigsetSize || flags&^sfdFlags != 0 {
+		return 0, unix.EINVAL
+	}
+	var b [8]byte
+	if _, err := t.CopyIn(maskAddr, b[:]); err != nil {
+		return 0, err
+	}
+	mask := binary.LittleEndian.Uint64(b[:])
+	if fd != -1 {
+		f, err := getFile(t, uintptr(fd))
+		if err != nil {
+			return 0, err
+		}
+		defer f.DecRef()
+		sf, ok := f.Impl.(*signalfd.File)
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		sf.SetMask(mask)
+		return uintptr(fd), nil
+	}
+	sf := signalfd.New(t.Kernel().SignalfdSource(), mask)
+	f := vfs.NewFileDescription(sf, unix.O_RDWR|flags&unix.O_NONBLOCK)
+	sf.SetDescription(f)
+	defer f.DecRef()
+	nfd, err := t.ThreadGroup().FDTable.NewFD(0, f, flags&unix.SFD_CLOEXEC != 0, nofile(t))
+	if err != nil {
+		return 0, unix.EMFILE
+	}
+	return uintptr(nfd), nil
+}
+
+// sysSignalfd implements signalfd(2) (the flags-less form).
+func sysSignalfd(t *kernel.Task, a args) (uintptr, error) {
+	return newSignalfd(t, int(int32(a[0])), a[1], a[2], 0)
+}
+
+// sysSignalfd4 implements signalfd4 (signalfd(2)).
+func sysSignalfd4(t *kernel.Task, a args) (uintptr, error) {
+	return newSignalfd(t, int(int32(a[0])), a[1], a[2], int(int32(a[3])))
 }
 
 // sysRtSigtimedwait implements rt_sigtimedwait(2) (and sigwaitinfo).

@@ -186,14 +186,16 @@ func sysNanosleep(t *kernel.Task, a args) (uintptr, error) {
 }
 
 // sysClockNanosleep implements clock_nanosleep(2): relative or TIMER_ABSTIME
-// sleeps on REALTIME, MONOTONIC, BOOTTIME and TAI. CPU-time clocks are
-// EINVAL here (Linux allows the process clock; rarely used).
+// sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process's CPU clock
+// (which other threads advance; see sentry/kernel/timer.go for how CPU
+// time is sampled). Other valid clocks, the thread CPU clock among them,
+// cannot be slept on: EOPNOTSUPP, as in Linux (the man page says EINVAL).
 func sysClockNanosleep(t *kernel.Task, a args) (uintptr, error) {
 	id, flags := int32(a[0]), int(int32(a[1]))
 	switch id {
 	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
-	case unix.CLOCK_THREAD_CPUTIME_ID:
-		return 0, unix.EINVAL
+	case unix.CLOCK_PROCESS_CPUTIME_ID:
+		return cpuNanosleep(t, flags, a)
 	default:
 		if !validClock(id) {
 			return 0, unix.EINVAL
@@ -217,4 +219,32 @@ func sysClockNanosleep(t *kernel.Task, a args) (uintptr, error) {
 		return 0, kernel.ERestartRestartBlock
 	}
 	return 0, nil
+}
+
+// cpuNanosleep is clock_nanosleep(2) on CLOCK_PROCESS_CPUTIME_ID.
+func cpuNanosleep(t *kernel.Task, flags int, a args) (uintptr, error) {
+	req, err := getTimespec(t, a[2])
+	if err != nil {
+		return 0, err
+	}
+	d := time.Duration(req.Nano())
+	if flags&unix.TIMER_ABSTIME != 0 {
+		if d, err = untilClock(t, unix.CLOCK_PROCESS_CPUTIME_ID, req); err != nil {
+			return 0, err
+		}
+	}
+	if d <= 0 {
+		return 0, nil
+	}
+	rem, err := t.SleepCPU(d)
+	if err == nil {
+		return 0, nil
+	}
+	if flags&unix.TIMER_ABSTIME != 0 {
+		return 0, kernel.ERestartNoHand
+	}
+	if a[3] != 0 {
+		putTimespec(t, a[3], unix.NsecToTimespec(rem.Nanoseconds()))
+	}
+	return 0, kernel.ERestartRestartBlock
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -25,6 +26,8 @@ type goferProcess struct {
 	cmd        *exec.Cmd
 	client     *proto.Client
 	sandboxEnd *os.File
+	// exited receives the gofer's exit (cmd.Wait) once it is reaped.
+	exited chan error
 }
 
 // startGofer starts the gofer process (this binary, re-executed as
@@ -35,11 +38,17 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 	if err != nil {
 		return nil, err
 	}
-	c, err := proto.NewClient(int(g.sandboxEnd.Fd()))
+	// The client owns its FD: hand it a duplicate of the file's.
+	fd, err := unix.FcntlInt(g.sandboxEnd.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	g.sandboxEnd.Close()
+	g.sandboxEnd = nil
+	var c *proto.Client
+	if err == nil {
+		c, err = proto.NewClient(fd)
+	}
 	if err != nil {
-		g.sandboxEnd.Close()
 		g.cmd.Process.Kill()
-		g.cmd.Wait()
+		<-g.exited
 		return nil, err
 	}
 	g.client = c
@@ -72,27 +81,47 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 	// through the mounts it opens first, then confines itself), or, where
 	// namespaces cannot be made, runs unconfined in a mount namespace of
 	// its serving thread.
-	start := func(args []string, flags uintptr) (*exec.Cmd, error) {
-		cmd := exec.Command(self, args...)
-		cmd.Args[0] = "sbx-gofer"
-		cmd.ExtraFiles = []*os.File{child}
-		cmd.Stderr = os.Stderr
-		cmd.Env = []string{}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-		return cmd, cmd.Start()
+	//
+	// The parent-death signal comes when the thread that forked the gofer
+	// ends, not the process (prctl(2), PR_SET_PDEATHSIG), and Go ends an
+	// OS thread whose locked goroutine returns, as each task's does: fork
+	// from a thread of our own that lives until the gofer is reaped.
+	type startResult struct {
+		cmd *exec.Cmd
+		err error
 	}
-	cmd, err := start(args, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWNET)
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
-		plain := append([]string{}, args[:2]...)
-		plain = append(plain, args[3:]...)
-		cmd, err = start(plain, 0)
-	}
+	started := make(chan startResult, 1)
+	exited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with us
+		start := func(args []string, flags uintptr) (*exec.Cmd, error) {
+			cmd := exec.Command(self, args...)
+			cmd.Args[0] = "sbx-gofer"
+			cmd.ExtraFiles = []*os.File{child}
+			cmd.Stderr = os.Stderr
+			cmd.Env = []string{}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
+			return cmd, cmd.Start()
+		}
+		cmd, err := start(args, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWNET)
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
+			plain := append([]string{}, args[:2]...)
+			plain = append(plain, args[3:]...)
+			cmd, err = start(plain, 0)
+		}
+		started <- startResult{cmd, err}
+		if err == nil {
+			exited <- cmd.Wait()
+		}
+	}()
+	r := <-started
+	cmd, err := r.cmd, r.err
 	child.Close()
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, fmt.Errorf("starting the gofer: %w", err)
 	}
-	return &goferProcess{cmd: cmd, sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client")}, nil
+	return &goferProcess{cmd: cmd, sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client"), exited: exited}, nil
 }
 
 // stop closes the connection (the gofer exits when it sees that) and
@@ -104,5 +133,5 @@ func (g *goferProcess) stop() {
 	if g.sandboxEnd != nil {
 		g.sandboxEnd.Close()
 	}
-	g.cmd.Wait()
+	<-g.exited
 }

@@ -59,7 +59,7 @@ func WriteSigInfo(b []byte, info SigInfo) {
 		le.PutUint32(b[16:], uint32(info.TimerID))
 		le.PutUint32(b[20:], uint32(info.Overrun))
 		le.PutUint64(b[24:], info.Value)
-	case info.Code == -1 || info.Code == -4: // SI_QUEUE, SI_MESGQ
+	case info.Code < 0 && info.Code != -5: // SI_QUEUE, SI_MESGQ, SI_TKILL, ...: _rt
 		le.PutUint32(b[16:], uint32(info.PID))
 		le.PutUint32(b[20:], info.UID)
 		le.PutUint64(b[24:], info.Value)

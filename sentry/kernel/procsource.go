@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sbx/fs/procfs"
+	"sbx/fs/signalfd"
+	"sbx/fs/timerfd"
 	"sbx/fs/vfs"
 )
 
@@ -234,6 +236,12 @@ func (p procProcess) FDs() []procfs.FDInfo {
 func (p procProcess) fdPath(f *vfs.FileDescription) string {
 	if vd := f.VirtualDentry(); vd.Ok() {
 		return p.path(vd)
+	}
+	switch f.Impl.(type) {
+	case *signalfd.File:
+		return "anon_inode:[signalfd]"
+	case *timerfd.File:
+		return "anon_inode:[timerfd]"
 	}
 	st, err := f.Impl.Stat()
 	if err != nil {

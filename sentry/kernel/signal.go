@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"errors"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -22,6 +24,12 @@ type SigInfo struct {
 	// (SI_TIMER); Value is also the sigval of rt_sigqueueinfo.
 	TimerID, Overrun int32
 	Value            uint64
+
+	// timer is the POSIX timer that queued this signal, and timerSeq the
+	// timer's arming then: its overrun count is read when the signal is
+	// taken, and the signal is dropped if the timer changed since.
+	timer    *PosixTimer
+	timerSeq uint64
 }
 
 // si_code values (siginfo.h).
@@ -35,24 +43,93 @@ const (
 	CLDDumped = 3
 )
 
-// sigPending is a set of pending signals with their siginfo.
+// SigRTMin is the first real-time signal: signals from here on queue one
+// instance per sending, standard ones below it are pending at most once.
+const SigRTMin = 32
+
+// sigPending is a set of pending signals with their siginfo (signal(7),
+// "Queueing and delivery semantics for standard signals" and "Real-time
+// signals").
 type sigPending struct {
-	set  uint64
-	info [NumSignals]SigInfo
+	// set has bit sig-1 set while queue[sig-1] is not empty.
+	set uint64
+	// queue holds the instances of each signal in the order they were
+	// sent: at most one for a standard signal.
+	queue [NumSignals][]SigInfo
+	// n counts the instances queued in all of queue.
+	n int
 }
 
-func (p *sigPending) add(info SigInfo) {
-	bit := uint64(1) << (info.Signo - 1)
-	if p.set&bit != 0 && info.Signo < 32 {
-		return // standard signals do not queue
+// add queues info and returns nil. A standard signal already pending is
+// not queued again (ErrSignalDropped: the pending instance keeps its
+// siginfo, as in Linux), except a POSIX timer's, which Linux (since 6.13)
+// queues behind it: a timer has at most one instance queued anyway. A
+// real-time signal is queued unless limit instances are queued already
+// (EAGAIN).
+func (p *sigPending) add(info SigInfo, limit uint64) error {
+	i := info.Signo - 1
+	bit := uint64(1) << i
+	if p.set&bit != 0 && info.Signo < SigRTMin && info.timer == nil {
+		return ErrSignalDropped
+	}
+	if p.set&bit != 0 && uint64(p.n) >= limit {
+		return unix.EAGAIN
 	}
 	p.set |= bit
-	p.info[info.Signo-1] = info
+	p.queue[i] = append(p.queue[i], info)
+	p.n++
+	return nil
 }
 
-func (p *sigPending) take(sig int) SigInfo {
-	p.set &^= 1 << (sig - 1)
-	return p.info[sig-1]
+// take removes and returns the oldest instance of sig, which must be
+// pending. A timer's signal gets the overrun counted since it was queued;
+// one queued before its timer was re-armed or deleted is dropped (false),
+// as Linux (6.13 and later) drops it.
+func (p *sigPending) take(sig int) (SigInfo, bool) {
+	q := p.queue[sig-1]
+	info := q[0]
+	if len(q) == 1 {
+		p.queue[sig-1] = nil
+		p.set &^= 1 << (sig - 1)
+	} else {
+		p.queue[sig-1] = q[1:]
+	}
+	p.n--
+	if info.timer != nil {
+		ov, ok := info.timer.dequeued(info.timerSeq)
+		if !ok {
+			return SigInfo{}, false
+		}
+		info.Overrun = ov
+		info.timer = nil
+	}
+	return info, true
+}
+
+// takeLowest takes the lowest-numbered pending signal of set (see
+// lowest), skipping dropped timer signals.
+func (p *sigPending) takeLowest(set uint64) (SigInfo, bool) {
+	for p.set&set != 0 {
+		if info, ok := p.take(lowest(p.set & set)); ok {
+			return info, true
+		}
+	}
+	return SigInfo{}, false
+}
+
+// discard drops every pending instance of the signals in mask.
+func (p *sigPending) discard(mask uint64) {
+	for sig := 1; sig <= NumSignals; sig++ {
+		for p.set&mask&(1<<(sig-1)) != 0 {
+			p.take(sig)
+		}
+	}
+}
+
+// lowest returns the signal of ready to take first: the lowest-numbered
+// one, so standard signals come before real-time ones (Linux's order).
+func lowest(ready uint64) int {
+	return bits.TrailingZeros64(ready) + 1
 }
 
 // Internal errnos a syscall handler returns when a signal interrupted it;
@@ -170,9 +247,9 @@ func (tg *ThreadGroup) SetAction(sig int, act SigAction) SigAction {
 		k := tg.k
 		k.sigMu.Lock()
 		bit := uint64(1) << (sig - 1)
-		tg.pending.set &^= bit
+		tg.pending.discard(bit)
 		for _, t := range tg.tasks {
-			t.pending.set &^= bit
+			t.pending.discard(bit)
 		}
 		k.sigMu.Unlock()
 	}
@@ -181,42 +258,60 @@ func (tg *ThreadGroup) SetAction(sig int, act SigAction) SigAction {
 
 // SendSignal sends a signal to this thread (tgkill(2), faults, SIGPIPE).
 // An ignored signal is dropped unless the thread blocks it (then it stays
-// pending, as in Linux).
-func (t *Task) SendSignal(info SigInfo) {
+// pending, as in Linux). It returns nil when the signal was queued,
+// ErrSignalDropped when it was ignored or is a standard signal already
+// pending, and EAGAIN when a real-time signal found its queue full
+// (RLIMIT_SIGPENDING instances).
+func (t *Task) SendSignal(info SigInfo) error {
 	k := t.k
 	t.tg.prepareSignal(int(info.Signo))
 	if t.SigMask&(1<<(info.Signo-1)) == 0 && t.tg.ignored(int(info.Signo)) {
-		return
+		return ErrSignalDropped
 	}
-	k.sigMu.Lock()
 	if info.Signo == int32(unix.SIGKILL) {
-		k.sigMu.Unlock()
 		t.tg.Kill(int(unix.SIGKILL))
-		return
+		return nil
 	}
-	t.pending.add(info)
+	limit := t.tg.Limit(RlimitSigpending).Cur
+	k.sigMu.Lock()
+	err := t.pending.add(info, limit)
+	if err == nil {
+		t.tg.signalQueuedLocked()
+	}
 	k.sigMu.Unlock()
 	t.Interrupt()
+	return err
 }
 
-// SendSignal sends a process-directed signal (kill(2)).
-func (tg *ThreadGroup) SendSignal(info SigInfo) {
+// ErrSignalDropped is what SendSignal returns for a signal that was not
+// queued because it is ignored, already pending (a standard signal), or
+// sent to a process that is exiting. The sender sees success.
+var ErrSignalDropped = errors.New("signal dropped")
+
+// SendSignal sends a process-directed signal (kill(2)). It returns what
+// Task.SendSignal does.
+func (tg *ThreadGroup) SendSignal(info SigInfo) error {
 	k := tg.k
 	sig := int(info.Signo)
 	if sig == int(unix.SIGKILL) {
 		tg.Kill(sig)
-		return
+		return nil
 	}
 	tg.prepareSignal(sig)
 	if tg.ignored(sig) && (tg.leader == nil || tg.leader.SigMask&(1<<(sig-1)) == 0) {
-		return
+		return ErrSignalDropped
 	}
+	limit := tg.Limit(RlimitSigpending).Cur
 	k.sigMu.Lock()
 	if tg.exiting {
 		k.sigMu.Unlock()
-		return
+		return ErrSignalDropped
 	}
-	tg.pending.add(info)
+	if err := tg.pending.add(info, limit); err != nil {
+		k.sigMu.Unlock()
+		return err
+	}
+	tg.signalQueuedLocked()
 	// Wake a thread that does not block it.
 	var target *Task
 	for _, t := range tg.tasks {
@@ -229,6 +324,28 @@ func (tg *ThreadGroup) SendSignal(info SigInfo) {
 	if target != nil {
 		target.Interrupt()
 	}
+	return nil
+}
+
+// signalQueuedLocked wakes whoever waits for a signal to be queued to the
+// process or one of its threads, blocked or not (signalfd readers and
+// pollers). Kernel.sigMu must be held.
+func (tg *ThreadGroup) signalQueuedLocked() {
+	if tg.sigQueued != nil {
+		close(tg.sigQueued)
+		tg.sigQueued = nil
+	}
+}
+
+// SignalQueued returns a channel closed at the next signal queued to the
+// process or one of its threads.
+func (tg *ThreadGroup) SignalQueued() <-chan struct{} {
+	tg.k.sigMu.Lock()
+	defer tg.k.sigMu.Unlock()
+	if tg.sigQueued == nil {
+		tg.sigQueued = make(chan struct{})
+	}
+	return tg.sigQueued
 }
 
 // Kill ends the whole thread group with a signal (SIGKILL, or a signal's
@@ -285,7 +402,7 @@ func (t *Task) forceSignal(sig, code int, addr uintptr) {
 		t.SigMask &^= bit
 	}
 	t.k.sigMu.Lock()
-	t.pending.add(SigInfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)})
+	t.pending.add(SigInfo{Signo: int32(sig), Code: int32(code), Addr: uint64(addr)}, RlimInfinity)
 	t.k.sigMu.Unlock()
 }
 
@@ -314,17 +431,26 @@ func (t *Task) dequeue() (SigInfo, bool) {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
-		ready := p.set &^ t.SigMask
+		ready := ^t.SigMask
 		if p.set&(1<<(unix.SIGKILL-1)) != 0 {
-			ready |= 1 << (unix.SIGKILL - 1)
+			ready = 1 << (unix.SIGKILL - 1)
 		}
-		if ready == 0 {
-			continue
+		if info, ok := p.takeLowest(ready); ok {
+			return info, true
 		}
-		for sig := 1; sig <= NumSignals; sig++ {
-			if ready&(1<<(sig-1)) != 0 {
-				return p.take(sig), true
-			}
+	}
+	return SigInfo{}, false
+}
+
+// DequeueSignal takes the lowest-numbered pending signal of set, looking
+// at the thread's own signals before the process's (signalfd(2) reads).
+func (t *Task) DequeueSignal(set uint64) (SigInfo, bool) {
+	k := t.k
+	k.sigMu.Lock()
+	defer k.sigMu.Unlock()
+	for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
+		if info, ok := p.takeLowest(set); ok {
+			return info, true
 		}
 	}
 	return SigInfo{}, false
@@ -462,7 +588,7 @@ func (t *Task) setupFrame(sig int, act SigAction, info SigInfo) error {
 	}
 	frame, addr := arch.BuildSignalFrame(&t.regs, sp, fp, mask, ss, arch.SigInfo{
 		Signo: info.Signo, Code: info.Code, Errno: info.Errno, PID: info.PID, UID: info.UID,
-		Status: info.Status, Addr: info.Addr,
+		Status: info.Status, Addr: info.Addr, TimerID: info.TimerID, Overrun: info.Overrun, Value: info.Value,
 	}, act.Restorer)
 	if _, err := t.mm.CopyOut(uintptr(addr), frame); err != nil {
 		return err
@@ -562,20 +688,9 @@ func (t *Task) blockAny(chans []<-chan struct{}, deadline time.Time) error {
 func (t *Task) WaitSignal(set uint64, deadline time.Time, zero bool) (SigInfo, error) {
 	set &^= 1<<(unix.SIGKILL-1) | 1<<(unix.SIGSTOP-1)
 	for {
-		k := t.k
-		k.sigMu.Lock()
-		for _, p := range []*sigPending{&t.pending, &t.tg.pending} {
-			if r := p.set & set; r != 0 {
-				for sig := 1; sig <= NumSignals; sig++ {
-					if r&(1<<(sig-1)) != 0 {
-						info := p.take(sig)
-						k.sigMu.Unlock()
-						return info, nil
-					}
-				}
-			}
+		if info, ok := t.DequeueSignal(set); ok {
+			return info, nil
 		}
-		k.sigMu.Unlock()
 		if zero {
 			return SigInfo{}, unix.EAGAIN
 		}

@@ -172,6 +172,9 @@ type ThreadGroup struct {
 	children map[*ThreadGroup]struct{}
 	// pending holds the process-directed pending signals.
 	pending sigPending
+	// sigQueued, when not nil, is closed at the next signal queued to the
+	// process or one of its threads (see SignalQueued).
+	sigQueued chan struct{}
 	// exiting is set once the group is going away; exit is its status.
 	exiting bool
 	exit    ExitStatus
@@ -382,6 +385,7 @@ func (t *Task) run() {
 			t.tg.Kill(int(unix.SIGKILL))
 			break
 		}
+		t.checkCPUTimers()
 		afterSyscall := false
 		switch ev.Kind {
 		case platform.EventSyscall:
@@ -418,6 +422,11 @@ func (t *Task) threadKilled() bool {
 }
 
 func (t *Task) release() {
+	// Signals left pending for the thread go with it (a timer aimed at it
+	// is then free to signal again).
+	t.k.sigMu.Lock()
+	t.pending.discard(^uint64(0))
+	t.k.sigMu.Unlock()
 	if t.exe != nil {
 		vfs.AllowWriteAccess(t.exe)
 		t.exe = nil
