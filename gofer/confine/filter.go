@@ -29,6 +29,7 @@ const (
 	ActKillProcess = 0x80000000
 	ActTrap        = 0x00030000
 	ActLog         = 0x7ffc0000
+	ActUserNotif   = 0x7fc00000
 	ActAllow       = 0x7fff0000
 	auditArchX8664 = 0xc000003e
 )
@@ -71,12 +72,73 @@ func Program(rules []Rule, def uint32) ([]bpf.RawInstruction, error) {
 }
 
 // Install puts the calling process, every thread of it, under prog. The
-// process must have no_new_privs set (Lock does).
-func Install(prog []bpf.RawInstruction) error {
+// process must have no_new_privs set (Lock does). With listen (for a
+// program whose default is ActUserNotif), it returns the listener FD that
+// receives the calls the filter hands to a supervisor; else -1.
+func Install(prog []bpf.RawInstruction, listen bool) (int, error) {
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
-	_, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
-	if e != 0 {
-		return fmt.Errorf("seccomp: %w", e)
+	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
+	if listen {
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 	}
-	return nil
+	r, _, e := syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	if e != 0 {
+		return -1, fmt.Errorf("seccomp: %w", e)
+	}
+	if !listen {
+		return -1, nil
+	}
+	return int(r), nil
+}
+
+// Notification is one call handed to a supervisor (struct seccomp_notif).
+type Notification struct {
+	ID   uint64
+	PID  uint32
+	Nr   int32
+	Args [6]uint64
+}
+
+// Supervise serves a listener: each call is passed to report and then let
+// through (SECCOMP_USER_NOTIF_FLAG_CONTINUE). It returns when the listener
+// has no process left.
+func Supervise(listener int, report func(Notification)) {
+	for {
+		// POLLHUP: every process under the filter is gone.
+		fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		if fds[0].Revents&unix.POLLIN == 0 {
+			return
+		}
+		var buf [80]byte // struct seccomp_notif
+		if _, _, e := syscall.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&buf[0]))); e != 0 {
+			if e == unix.EINTR || e == unix.ENOENT {
+				continue // interrupted, or the caller died meanwhile
+			}
+			return
+		}
+		le := func(off int) uint64 {
+			var v uint64
+			for i := 7; i >= 0; i-- {
+				v = v<<8 | uint64(buf[off+i])
+			}
+			return v
+		}
+		n := Notification{ID: le(0), PID: uint32(le(8)), Nr: int32(uint32(le(16)))}
+		for i := range n.Args {
+			n.Args[i] = le(32 + 8*i)
+		}
+		report(n)
+		var resp [24]byte // struct seccomp_notif_resp
+		for i := 0; i < 8; i++ {
+			resp[i] = byte(n.ID >> (8 * i))
+		}
+		resp[20] = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+		syscall.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp[0])))
+	}
 }

@@ -9,9 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +33,9 @@ const (
 	sandboxConfigFD = 3
 	sandboxGoferFD  = 4
 	sandboxBinaryFD = 5
+	// sandboxSeccompFD is a socket on which, with --debug-seccomp, the
+	// sandbox process sends its filter's listener to the launcher.
+	sandboxSeccompFD = 6
 )
 
 // LaunchConfig is the part of Config that crosses into the sandbox process,
@@ -59,9 +60,14 @@ type LaunchConfig struct {
 	HasBinary  bool
 	HasGofer   bool
 	// DebugSeccomp lets host syscalls outside the sandbox process's
-	// allow-list through; the host kernel logs them and the launcher
-	// names them when the sandbox ends.
+	// allow-list through, after the launcher has named them.
 	DebugSeccomp bool
+	// ForbiddenSyscallForTest, when not 0, is a host syscall the sandbox
+	// process makes right after its filter is in place: the security tests
+	// check that a sentry call outside the allow-list ends the sandbox
+	// (set from $SBX_TEST_FORBIDDEN_SYSCALL; the call is made with all
+	// arguments 0).
+	ForbiddenSyscallForTest int
 }
 
 // Launch runs the sandbox process for lc with the given standard streams
@@ -80,6 +86,9 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		lc.HasGofer = true
 	}
 	lc.HasBinary = binary != nil
+	if v, err := strconv.Atoi(os.Getenv("SBX_TEST_FORBIDDEN_SYSCALL")); err == nil && v > 0 {
+		lc.ForbiddenSyscallForTest = v
+	}
 	cfg, err := configFile(lc)
 	if err != nil {
 		return 0, err
@@ -121,17 +130,25 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		cmd.SysProcAttr = a
 		return cmd, cmd.Start()
 	}
-	kmsg := -1
+	var supervised chan struct{}
 	if lc.DebugSeccomp {
-		// The kernel's log, from now on: violations are audit records.
-		// (A raw FD: Go would make an *os.File of a non-blocking FD wait
-		// in its poller instead of returning EAGAIN at the end.)
-		if kmsg, err = unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
-			unix.Seek(kmsg, 0, io.SeekEnd)
-		} else {
-			log.Warn("--debug-seccomp: cannot read the kernel log; look for audit type=1326 records", "err", err)
-			kmsg = -1
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
 		}
+		mine := os.NewFile(uintptr(fds[0]), "seccomp-supervisor")
+		theirs := os.NewFile(uintptr(fds[1]), "seccomp-listener")
+		defer mine.Close()
+		defer theirs.Close()
+		for len(extra) < 4 {
+			extra = append(extra, nil)
+		}
+		extra[3] = theirs
+		supervised = make(chan struct{})
+		go func() {
+			defer close(supervised)
+			superviseSeccomp(int(mine.Fd()), stdio[2])
+		}()
 	}
 	cmd, err := start(attr)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
@@ -153,9 +170,8 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	stop := forwardToProcess(cmd.Process)
 	err = cmd.Wait()
 	stop()
-	if kmsg >= 0 {
-		reportSeccompLog(kmsg, self, stdio[2])
-		unix.Close(kmsg)
+	if supervised != nil {
+		<-supervised
 	}
 	if foreground {
 		// Take the terminal back (ignoring the SIGTTOU a background
@@ -261,46 +277,33 @@ func Lockdown() error {
 	return confine.Lock(confine.Options{})
 }
 
-// reportSeccompLog names the host syscalls the sandbox's processes made
-// outside their allow-lists, from the kernel's seccomp audit records
-// (type=1326) of processes running exe.
-func reportSeccompLog(kmsg int, exe string, out *os.File) {
-	if out == nil {
+// superviseSeccomp receives the sandbox process's filter listener on sock
+// and names each call outside its allow-list, until the sandbox is gone.
+func superviseSeccomp(sock int, out *os.File) {
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
+	if err != nil {
 		return
 	}
-	counts := map[int]int{}
-	buf := make([]byte, 8192)
-	for {
-		n, err := unix.Read(kmsg, buf)
-		if err != nil || n <= 0 {
-			if err == unix.EPIPE { // records were overwritten: go on
-				continue
-			}
-			break
-		}
-		rec := string(buf[:n])
-		if !strings.Contains(rec, "type=1326") || !strings.Contains(rec, `exe="`+exe+`"`) {
-			continue
-		}
-		if i := strings.Index(rec, " syscall="); i >= 0 {
-			f := strings.Fields(rec[i+len(" syscall="):])
-			if len(f) > 0 {
-				if nr, err := strconv.Atoi(f[0]); err == nil {
-					counts[nr]++
-				}
-			}
-		}
-	}
-	if len(counts) == 0 {
-		fmt.Fprintln(out, "sbx: --debug-seccomp: no host syscall outside the allow-lists")
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) == 0 {
 		return
 	}
-	var nrs []int
-	for nr := range counts {
-		nrs = append(nrs, nr)
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return
 	}
-	sort.Ints(nrs)
-	for _, nr := range nrs {
-		fmt.Fprintf(out, "sbx: --debug-seccomp: host syscall %s (%d) outside the allow-list, %d time(s)\n", syscalls.Name(uintptr(nr)), nr, counts[nr])
+	listener := fds[0]
+	defer unix.Close(listener)
+	seen := 0
+	confine.Supervise(listener, func(n confine.Notification) {
+		seen++
+		if out != nil {
+			fmt.Fprintf(out, "sbx: --debug-seccomp: the sentry called %s(%#x, %#x, %#x, ...) (syscall %d), which its allow-list lacks; let through\n",
+				syscalls.Name(uintptr(n.Nr)), n.Args[0], n.Args[1], n.Args[2], n.Nr)
+		}
+	})
+	if seen == 0 && out != nil {
+		fmt.Fprintln(out, "sbx: --debug-seccomp: the sentry called nothing outside its allow-list")
 	}
 }

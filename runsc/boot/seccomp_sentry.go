@@ -110,24 +110,26 @@ var sentryRules = []confine.Rule{
 	{Nr: unix.SYS_FLOCK, Reason: "flock(2) of donated files"},
 }
 
-// SentryFilter returns the sandbox process's seccomp program; with debug,
-// calls outside the list are let through and logged by the host kernel
-// (the launcher names them at the end) instead of killing the sandbox.
-func sentryFilter(debug bool) ([]confine.Rule, uint32) {
+// InstallSentryFilter puts every thread of the sandbox process under its
+// allow-list; stub processes, forked later, inherit it under their own.
+// Calls outside the list trap (SIGSYS), which kills the sentry. With
+// debug they are handed instead to the launcher, which names them and lets
+// them through: the listener goes to it over the socket at FD
+// sandboxSeccompFD.
+func InstallSentryFilter(debug bool) error {
 	def := uint32(confine.ActTrap)
 	if debug {
-		def = confine.ActLog
+		def = confine.ActUserNotif
 	}
-	return sentryRules, def
-}
-
-// InstallSentryFilter puts every thread of the sandbox process under its
-// allow-list. Stub processes, forked later, inherit it on top of their own.
-func InstallSentryFilter(debug bool) error {
-	rules, def := sentryFilter(debug)
-	prog, err := confine.Program(rules, def)
+	prog, err := confine.Program(sentryRules, def)
 	if err != nil {
 		return err
 	}
-	return confine.Install(prog)
+	listener, err := confine.Install(prog, debug)
+	if err != nil || !debug {
+		return err
+	}
+	defer unix.Close(listener)
+	defer unix.Close(sandboxSeccompFD)
+	return unix.Sendmsg(sandboxSeccompFD, []byte{0}, unix.UnixRights(listener), nil, 0)
 }

@@ -298,6 +298,9 @@ func sandboxMain(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sbx: installing the sandbox's seccomp filter: %v\n", err)
 		return exitInternal
 	}
+	if nr := lc.ForbiddenSyscallForTest; nr > 0 {
+		unix.RawSyscall(uintptr(nr), 0, 0, 0)
+	}
 	st, err := boot.Run(cfg)
 	if err != nil {
 		if errors.Is(err, kernel.ErrWorkdir) {
