@@ -38,6 +38,7 @@ var sentryRules = []confine.Rule{
 	{Nr: unix.SYS_EXIT, Reason: "Go threads and stub threads end"},
 	{Nr: unix.SYS_EXIT_GROUP, Reason: "the sentry and stubs exit"},
 	{Nr: unix.SYS_NANOSLEEP, Reason: "Go runtime usleep"},
+	{Nr: unix.SYS_RESTART_SYSCALL, Reason: "the kernel restarts an interrupted sleep (nanosleep, futex with a timeout) through it"},
 	{Nr: unix.SYS_CLOCK_GETTIME, Reason: "time (when the vDSO is not used); CPU clocks of stubs"},
 	{Nr: unix.SYS_CLOCK_NANOSLEEP, Reason: "sleeping"},
 	{Nr: unix.SYS_GETRANDOM, Reason: "AT_RANDOM, getrandom(2), Go's runtime seed"},
