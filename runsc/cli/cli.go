@@ -178,6 +178,11 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	prog := fs.Arg(0)
+	// Descriptors sbx inherited beyond the standard streams are not the
+	// sandbox's: none may reach the processes sbx starts (the gofer is
+	// exec'ed, and an inherited host directory there would be a way out
+	// of its root, as in CVE-2024-21626).
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 
 	log, closeLog, err := openLog(o.debugLog, stderr)
 	if err != nil {
