@@ -30,7 +30,7 @@ func requireBlocked(t *testing.T, r result) {
 // each must get sbx's own refusal, and the host must show no trace of it.
 func TestPrivilegedSyscalls(t *testing.T) {
 	forEachPlatform(t, func(t *testing.T, platform string) {
-		for _, attack := range []string{"umount", "process_vm", "kexec", "init_module", "reboot", "bpf", "unshare"} {
+		for _, attack := range []string{"umount", "process_vm", "kexec", "init_module", "reboot", "bpf", "unshare", "int80"} {
 			t.Run(attack, func(t *testing.T) {
 				requireBlocked(t, sandbox(t, platform, opts{}, "rawsys", attack, strconv.Itoa(os.Getpid())))
 			})

@@ -60,9 +60,9 @@ int main(int argc, char **argv)
 	pid_t c = fork();
 	if (c == 0) {
 		char p[64];
-		usleep(200000); /* let the parent exec away from the file */
+		usleep(200000);
 		snprintf(p, sizeof p, "/proc/self/fd/%d", o);
-		attempt("held O_PATH /proc/self/exe after the user exec'd away, O_WRONLY|O_TRUNC", p, O_WRONLY | O_TRUNC);
+		attempt("O_PATH /proc/self/exe held by a child, O_WRONLY|O_TRUNC", p, O_WRONLY | O_TRUNC);
 		_exit(0);
 	}
 	/* The sbx binary. */

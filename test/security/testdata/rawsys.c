@@ -12,6 +12,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/if_ether.h>
 #include "raw.h"
 
@@ -118,6 +120,30 @@ int main(int argc, char **argv)
 		 * from unprivileged code. */
 		static const int ok[] = {ENOSYS, EPERM, EINVAL, 0};
 		return verdict("unshare CLONE_NEWUSER|CLONE_NEWNS", raw(SYS_unshare, 0x10000000 | 0x00020000, 0, 0), ok);
+	}
+	if (!strcmp(a, "int80")) {
+		/* The 32-bit system call gate (int 0x80), which a filter written
+		 * for x86-64 numbers can miss: i386 getpid (20) answered by the
+		 * host kernel would return the stub's host pid. Run in a child,
+		 * which may be killed for it. */
+		pid_t c = fork();
+		if (c == 0) {
+			long ret;
+			__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+			printf("int 0x80 getpid returned %ld (getpid: %d)\n", ret, getpid());
+			_exit(ret > 0 && ret != getpid() ? 1 : 0);
+		}
+		int st;
+		if (c < 0 || waitpid(c, &st, 0) != c) {
+			printf("ESCAPED? fork/wait failed\n");
+			return 1;
+		}
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+			printf("ESCAPED int 0x80 reached the host kernel\n");
+			return 1;
+		}
+		printf("BLOCKED int 0x80 (child %s %d)\n", WIFSIGNALED(st) ? "killed by signal" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		return 0;
 	}
 	if (!strcmp(a, "raw_packet"))
 		/* AF_PACKET raw socket: sniff or inject host frames. */
