@@ -32,7 +32,7 @@ import (
 var platforms = []string{"seccomp", "ptrace"}
 
 // programs are the C programs in testdata/.
-var programs = []string{"rawsys", "fsescape", "procexe", "robind", "procsys", "bombs", "orphan"}
+var programs = []string{"rawsys", "fsescape", "procexe", "robind", "procsys", "bombs", "orphan", "devnode"}
 
 var (
 	setupOnce sync.Once

@@ -238,6 +238,28 @@ func TestProcSysWrites(t *testing.T) {
 	})
 }
 
+// Device nodes in a read-write bind mount (devnode.c): creating block and
+// character devices fails, and nodes the host planted there (a char 1:5 and
+// a block 7:0) cannot be opened, so no host device is served to the
+// sandbox. Only the host's own nodes are left in the directory.
+func TestDeviceNodes(t *testing.T) {
+	forEachPlatform(t, func(t *testing.T, platform string) {
+		dir := t.TempDir()
+		for name, args := range map[string][]string{"host_zero": {"c", "1", "5"}, "host_loop": {"b", "7", "0"}} {
+			out, err := exec.Command("mknod", append([]string{filepath.Join(dir, name)}, args...)...).CombinedOutput()
+			require.NoError(t, err, "mknod: %s", out)
+		}
+		r := sandbox(t, platform, opts{flags: []string{"-v", dir + ":/bind"}}, "devnode")
+		require.Equal(t, 0, r.status, "stderr: %s", r.stderr)
+		require.Empty(t, lines(r.stdout, "MADE"))
+		require.Empty(t, lines(r.stdout, "OPENED"))
+		require.Len(t, lines(r.stdout, "DENIED"), 9)
+		ents, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Len(t, ents, 2, "device nodes appeared on the host")
+	})
+}
+
 // snapshotDir describes a host directory tree: names, modes, sizes, times
 // and contents.
 func snapshotDir(t *testing.T, dir string) string {
