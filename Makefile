@@ -41,7 +41,9 @@ vet:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 
 # test: unit tests (with the race detector where goroutines meet), the C
-# conformance suite natively and under each platform, and e2e programs.
+# conformance suite natively and under each platform, e2e programs, and the
+# security suite (escape attempts; test/security/pending is left out by its
+# build tag).
 test: deps build vet
 	$(GO) test -count=1 ./platform/... ./sentry/... ./fs/... ./gofer/... ./syscalls/... ./runsc/...
 	CGO_ENABLED=1 $(GO) test -count=1 -race ./sentry/kernel/... ./sentry/memfile/... ./sentry/mm/... ./fs/... ./gofer/...
