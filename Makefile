@@ -41,7 +41,9 @@ vet:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 
 # test: unit tests (with the race detector where goroutines meet), the C
-# conformance suite natively and under each platform, and e2e programs.
+# conformance suite natively and under each platform, e2e programs, and the
+# security suite (escape attempts; test/security/pending is left out by its
+# build tag).
 # The race detector needs cgo, whose C library registers an rseq area per
 # thread; a stub process, which unmaps everything, would then be killed by
 # the kernel's next rseq update: the tunable keeps glibc from registering.

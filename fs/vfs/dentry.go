@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,11 +16,14 @@ type Dentry struct {
 	parent *Dentry // nil for a filesystem root
 	inode  Inode
 
-	mu sync.Mutex // guards children and dead
+	mu sync.Mutex // guards children
 	// children caches looked-up names.
 	children map[string]*Dentry
-	// dead is set once the name is unlinked or replaced.
-	dead bool
+	// dead is set once the name is unlinked or replaced. It is atomic, not
+	// under mu: PathOf reads it while a lookup may hold mu on the same
+	// dentry (a /proc/self/fd lookup names the open /proc/self/fd
+	// directory itself).
+	dead atomic.Bool
 }
 
 // NewRoot returns the root dentry of a filesystem.
@@ -77,18 +81,10 @@ func (d *Dentry) forget(name string) {
 	}
 }
 
-func (d *Dentry) markDead() {
-	d.mu.Lock()
-	d.dead = true
-	d.mu.Unlock()
-}
+func (d *Dentry) markDead() { d.dead.Store(true) }
 
 // IsDead reports whether the dentry was unlinked.
-func (d *Dentry) IsDead() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.dead
-}
+func (d *Dentry) IsDead() bool { return d.dead.Load() }
 
 // Mount is a filesystem attached at a point of the tree.
 type Mount struct {

@@ -7,6 +7,7 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +15,9 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -53,7 +56,10 @@ type Config struct {
 	// Strace, if non-nil, receives strace-style lines.
 	Strace io.Writer
 	Log    *slog.Logger
-	// MemoryLimit bounds the memory file in bytes (0: the default).
+	// MemoryLimit bounds the memory file in bytes (0: the default). It holds
+	// all application memory and the in-memory filesystems; when it is full,
+	// a page fault kills the faulting process with SIGKILL (Linux's OOM
+	// answer) and allocations inside the sentry fail with ENOMEM.
 	MemoryLimit int64
 	Creds       kernel.Credentials
 	// RootDir is the host directory that is the sandbox's read-only lower
@@ -72,7 +78,13 @@ type Config struct {
 	// streams and controlling terminal; Stdio's host FDs then feed its
 	// input and take its output.
 	Terminal bool
+	// Timeout, if positive, kills the whole sandbox that long after it
+	// starts; Run then returns ErrTimeout.
+	Timeout time.Duration
 }
+
+// ErrTimeout is returned by Run when Config.Timeout ended the sandbox.
+var ErrTimeout = errors.New("timed out")
 
 // Run runs the program to completion and returns its exit status. Errors that
 // keep the program from loading wrap kernel.ErrLoad.
@@ -165,9 +177,44 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	if c.Binary != nil {
 		o.File = c.Binary
 	}
+	var timedOut atomic.Bool
+	if c.Timeout > 0 {
+		done := make(chan struct{})
+		defer close(done)
+		go killAfter(k, c.Timeout, &timedOut, done)
+	}
 	st, err := k.Run(o)
 	tbl.LogSummary()
+	if err == nil && timedOut.Load() {
+		return st, ErrTimeout
+	}
 	return st, err
+}
+
+// killAfter kills the sandbox's init with SIGKILL once d has passed (init's
+// death kills every other process), retrying until done is closed, so an
+// init still being created is not missed.
+func killAfter(k *kernel.Kernel, d time.Duration, timedOut *atomic.Bool, done <-chan struct{}) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-done:
+		return
+	}
+	timedOut.Store(true)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if tg, ok := k.ThreadGroupByPID(1); ok {
+			tg.Kill(int(unix.SIGKILL))
+		}
+		select {
+		case <-tick.C:
+		case <-done:
+			return
+		}
+	}
 }
 
 // buildVFS makes the sandbox's mount namespace: root is an overlay of a tmpfs

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -59,6 +60,8 @@ type LaunchConfig struct {
 	ProfileCPU string
 	HasBinary  bool
 	HasGofer   bool
+	// Timeout, if positive, kills the sandbox that long after it starts.
+	Timeout time.Duration
 	// DebugSeccomp lets host syscalls outside the sandbox process's
 	// allow-list through, after the launcher has named them.
 	DebugSeccomp bool

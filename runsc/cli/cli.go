@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -30,6 +31,7 @@ import (
 // Exit statuses of sbx itself, as a shell reports them.
 const (
 	exitUsage       = 2   // bad command line
+	exitTimeout     = 124 // --timeout ended the sandbox, as timeout(1) says
 	exitInternal    = 125 // the sandbox could not be set up
 	exitCannotExec  = 126 // the program is not executable
 	exitNotFound    = 127 // the program does not exist
@@ -103,6 +105,8 @@ type runOptions struct {
 	user     string
 	cpuProf  string
 	pids     int
+	memory   string
+	timeout  time.Duration
 	tty      bool
 	stdin    bool
 	debugSec bool
@@ -141,7 +145,9 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.Var(&o.env, "e", "set environment variable `K=V` (repeatable; added to the caller's environment)")
 	fs.StringVar(&o.user, "user", "0:0", "run as `UID[:GID]` inside the sandbox")
 	fs.IntVar(&o.pids, "pids-limit", 0, "at most `N` processes and threads in the sandbox (fork and clone then fail with EAGAIN); 0: no limit")
-	fs.BoolVar(&o.debugSec, "debug-seccomp", false, "let host syscalls outside the sandbox's seccomp allow-lists through, and name them when the sandbox ends (for sbx developers; the default kills the sandbox)")
+	fs.BoolVar(&o.debugSec, "debug-seccomp", false, "name each host syscall the sentry makes outside its seccomp allow-list, and let it through (for sbx developers; without it such a call kills the sandbox)")
+	fs.StringVar(&o.memory, "memory", "", "bound the sandbox's memory (all application memory and its in-memory files) to `SIZE` bytes, with a K, M, G or T suffix (e.g. 256M, 1G); a program that needs more gets ENOMEM or is killed with SIGKILL, as by the OOM killer; default: no limit")
+	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (e.g. 30s, 5m); sbx then exits with status 124, as timeout(1) does; 0: no limit")
 	fs.BoolVar(&o.tty, "t", false, "give the program a terminal of the sandbox's own (a pseudo-terminal: line editing, ^C, job control, window size) connected to sbx's standard streams")
 	fs.BoolVar(&o.stdin, "i", true, "keep standard input attached (the default; -i=false gives the program /dev/null)")
 	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
@@ -178,6 +184,11 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	prog := fs.Arg(0)
+	// Descriptors sbx inherited beyond the standard streams are not the
+	// sandbox's: none may reach the processes sbx starts (the gofer is
+	// exec'ed, and an inherited host directory there would be a way out
+	// of its root, as in CVE-2024-21626).
+	unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 
 	log, closeLog, err := openLog(o.debugLog, stderr)
 	if err != nil {
@@ -204,6 +215,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		env = setEnv(env, kv)
 	}
+	memLimit, err := parseSize(o.memory)
+	if err != nil {
+		fmt.Fprintf(stderr, "sbx run: --memory: %v\n", err)
+		return exitUsage
+	}
+	if o.timeout < 0 {
+		fmt.Fprintf(stderr, "sbx run: --timeout %v: must not be negative\n", o.timeout)
+		return exitUsage
+	}
 	rootfs, err := filepath.Abs(o.rootfs)
 	if err != nil {
 		fmt.Fprintf(stderr, "sbx run: --rootfs: %v\n", err)
@@ -215,18 +235,20 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 	}
 
 	cfg := boot.Config{
-		Platform:  o.platform,
-		Path:      prog,
-		Argv:      append([]string{prog}, fs.Args()[1:]...),
-		Envv:      env,
-		Stdio:     [3]int{0, 1, 2},
-		Log:       log,
-		RootDir:   rootfs,
-		Binds:     binds,
-		Cwd:       o.workdir,
-		Creds:     creds,
-		PidsLimit: o.pids,
-		Terminal:  o.tty,
+		Platform:    o.platform,
+		Path:        prog,
+		Argv:        append([]string{prog}, fs.Args()[1:]...),
+		Envv:        env,
+		Stdio:       [3]int{0, 1, 2},
+		Log:         log,
+		RootDir:     rootfs,
+		Binds:       binds,
+		Cwd:         o.workdir,
+		Creds:       creds,
+		PidsLimit:   o.pids,
+		MemoryLimit: memLimit,
+		Timeout:     o.timeout,
+		Terminal:    o.tty,
 	}
 	if !o.stdin {
 		devNull, err := os.Open(os.DevNull)
@@ -241,7 +263,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		Platform: cfg.Platform, Path: cfg.Path, Argv: cfg.Argv, Envv: cfg.Envv, MemoryLimit: cfg.MemoryLimit,
 		Creds: cfg.Creds, RootDir: cfg.RootDir, Binds: cfg.Binds, Cwd: cfg.Cwd, PidsLimit: cfg.PidsLimit,
 		Terminal: cfg.Terminal, Strace: o.strace, DebugLog: o.debugLog, ProfileCPU: o.cpuProf,
-		DebugSeccomp: o.debugSec,
+		DebugSeccomp: o.debugSec, Timeout: o.timeout,
 	}
 	// The standard streams as files (os.Stdin and friends for 0-2, so no
 	// second *os.File closes them when collected).
@@ -253,6 +275,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		} else if fd >= 0 {
 			stdio[i] = os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd))
 		}
+	}
+	if o.timeout > 0 {
+		// A backstop: should killing the sandbox not end it promptly, sbx
+		// still exits (the sandbox process and the gofer die with it).
+		backstop := time.AfterFunc(o.timeout+timeoutGrace, func() {
+			fmt.Fprintf(stderr, "sbx: timed out after %v; the sandbox did not stop within %v of being killed, exiting\n", o.timeout, timeoutGrace)
+			os.Exit(exitTimeout)
+		})
+		defer backstop.Stop()
 	}
 	code, err := boot.Launch(lc, cfg.Binary, stdio, log)
 	if err != nil {
@@ -301,7 +332,12 @@ func sandboxMain(stdout, stderr io.Writer) int {
 	if nr := lc.ForbiddenSyscallForTest; nr > 0 {
 		unix.RawSyscall(uintptr(nr), 0, 0, 0)
 	}
+	cfg.Timeout = lc.Timeout
 	st, err := boot.Run(cfg)
+	if errors.Is(err, boot.ErrTimeout) {
+		fmt.Fprintf(stderr, "sbx: timed out after %v; the sandbox was killed\n", lc.Timeout)
+		return exitTimeout
+	}
 	if err != nil {
 		if errors.Is(err, kernel.ErrWorkdir) {
 			fmt.Fprintf(stderr, "sbx: -w %s: %v\n", cfg.Cwd, errors.Unwrap(err))
@@ -315,6 +351,47 @@ func sandboxMain(stdout, stderr io.Writer) int {
 	}
 	log.Debug("program exited", "code", st.Code, "signal", st.Signo)
 	return st.ShellStatus()
+}
+
+// timeoutGrace is how long a sandbox killed by --timeout may take to end
+// before sbx exits anyway.
+const timeoutGrace = 5 * time.Second
+
+// parseSize reads a byte count with an optional K, M, G or T suffix (powers
+// of 1024, an optional trailing B or iB allowed); "" is 0, no limit.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	num := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(s), "B"), "I")
+	shift := 0
+	if n := len(num); n > 0 {
+		switch num[n-1] {
+		case 'K':
+			shift = 10
+		case 'M':
+			shift = 20
+		case 'G':
+			shift = 30
+		case 'T':
+			shift = 40
+		}
+		if shift != 0 {
+			num = num[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q: want a positive size such as 256M or 1G", s)
+	}
+	if v > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q: too large", s)
+	}
+	const minSize = 1 << 20
+	if v<<shift < minSize {
+		return 0, fmt.Errorf("%q: at least 1M is needed to start a program", s)
+	}
+	return v << shift, nil
 }
 
 // loadFailure explains why the program could not start, with the status a
