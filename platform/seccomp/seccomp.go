@@ -125,6 +125,11 @@ func New(memFD int) (*Platform, error) {
 	}
 	p := *global
 	p.memFD = memFD
+	filter, err := buildFilter(p.codeBase, memFD)
+	if err != nil {
+		return nil, err
+	}
+	p.filter = filter
 	return &p, nil
 }
 
@@ -166,21 +171,43 @@ func setup() (*Platform, error) {
 	if err := unix.Mprotect(page, unix.PROT_READ|unix.PROT_EXEC); err != nil {
 		return nil, fmt.Errorf("seccomp platform: mprotect code page: %w", err)
 	}
-	filter, err := buildFilter(code)
-	if err != nil {
-		return nil, err
-	}
-	p := &Platform{codeBase: code, regionBase: code - regionSize, filter: filter, forks: make(chan forkRequest)}
+	p := &Platform{codeBase: code, regionBase: code - regionSize, forks: make(chan forkRequest)}
 	go forker(p.forks)
 	return p, nil
 }
 
-// stubSyscalls are the host syscalls the code page makes; nothing else is
-// let through, even from the code page (an application that jumps there
-// gets its call trapped like any other).
-var stubSyscalls = []uint32{
-	unix.SYS_RT_SIGRETURN, unix.SYS_FUTEX, unix.SYS_ARCH_PRCTL, unix.SYS_MMAP, unix.SYS_MUNMAP,
-	unix.SYS_MPROTECT, unix.SYS_CLONE, unix.SYS_EXIT, unix.SYS_SIGALTSTACK, unix.SYS_SCHED_YIELD,
+// stubCall is a host syscall the code page makes, with, where it narrows
+// things, the only values its arguments may take: an application that jumps
+// into the code page must not get a host mmap of its own choosing or a host
+// process (clone without CLONE_THREAD) out of it.
+type stubCall struct {
+	nr   uint32
+	args []argIs
+}
+
+type argIs struct {
+	index int
+	value uint32
+}
+
+// stubThreadFlags are the clone flags of a new stub thread.
+const stubThreadFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_CHILD_CLEARTID
+
+// stubCalls lists them; memFD is the memory file's FD (the only file a stub
+// maps).
+func stubCalls(memFD int) []stubCall {
+	return []stubCall{
+		{nr: unix.SYS_RT_SIGRETURN},
+		{nr: unix.SYS_FUTEX},
+		{nr: unix.SYS_SCHED_YIELD},
+		{nr: unix.SYS_SIGALTSTACK},
+		{nr: unix.SYS_EXIT},
+		{nr: unix.SYS_MUNMAP},
+		{nr: unix.SYS_ARCH_PRCTL, args: []argIs{{0, 0x1002 /* ARCH_SET_FS */}}},
+		{nr: unix.SYS_CLONE, args: []argIs{{0, stubThreadFlags}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{3, unix.MAP_SHARED | unix.MAP_FIXED}, {4, uint32(memFD)}}},
+	}
 }
 
 const (
@@ -190,28 +217,54 @@ const (
 	retAllow       = 0x7fff0000
 )
 
-// buildFilter makes the stub's seccomp program: x86-64 syscalls from the
-// code page in the stub's list are allowed, everything else traps (SIGSYS);
-// another architecture's syscall (int 0x80) kills the stub.
-func buildFilter(code uintptr) ([]bpf.RawInstruction, error) {
-	n := len(stubSyscalls)
-	// Indexes: the trap return is at trap, the allow return right after.
+// buildFilter makes the stub's seccomp program: calls of stubCalls made
+// from the code page with their arguments as listed are allowed, every
+// other x86-64 syscall traps (SIGSYS), and another architecture's syscall
+// (int 0x80) kills the stub.
+func buildFilter(code uintptr, memFD int) ([]bpf.RawInstruction, error) {
+	// The body checks the number and arguments, ending each call's block
+	// in "allow"; falling off the end is "trap". Everything jumps forward
+	// over blocks, so the size of each block is computed first.
+	var body []bpf.Instruction
+	for _, c := range stubCalls(memFD) {
+		// nr == c.nr? else skip this block.
+		block := []bpf.Instruction{}
+		for _, a := range c.args {
+			block = append(block,
+				bpf.LoadAbsolute{Off: uint32(16 + 8*a.index), Size: 4},
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.value, SkipFalse: 0}) // patched below
+		}
+		block = append(block, bpf.RetConstant{Val: retAllow})
+		// An argument mismatch traps: jump to the trap at the end of the
+		// block.
+		n := len(block)
+		for i := range block {
+			if j, ok := block[i].(bpf.JumpIf); ok {
+				j.SkipFalse = uint8(n - i - 1)
+				block[i] = j
+			}
+		}
+		block = append(block, bpf.RetConstant{Val: retTrap})
+		body = append(body, bpf.LoadAbsolute{Off: 0, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.nr, SkipFalse: uint8(len(block))})
+		body = append(body, block...)
+	}
+	body = append(body, bpf.RetConstant{Val: retTrap})
+	trapAt := len(body) - 1 // index in body of the final trap
 	prog := []bpf.Instruction{
 		bpf.LoadAbsolute{Off: 4, Size: 4},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: auditArchX8664, SkipTrue: 1},
 		bpf.RetConstant{Val: retKillProcess},
 		bpf.LoadAbsolute{Off: 12, Size: 4}, // instruction pointer, high half
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(uint64(code) >> 32), SkipFalse: uint8(4 + n)},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(uint64(code) >> 32), SkipFalse: uint8(3 + trapAt)},
 		bpf.LoadAbsolute{Off: 8, Size: 4}, // low half
-		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code), SkipFalse: uint8(2 + n)},
-		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code) + pageSize, SkipTrue: uint8(1 + n)},
-		bpf.LoadAbsolute{Off: 0, Size: 4}, // syscall number
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code), SkipFalse: uint8(1 + trapAt)},
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(code) + pageSize, SkipTrue: uint8(trapAt)},
 	}
-	for i, nr := range stubSyscalls {
-		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr, SkipTrue: uint8(n - i)})
+	if len(body) > 250 {
+		return nil, errors.New("seccomp platform: stub filter too long for its jumps")
 	}
-	prog = append(prog, bpf.RetConstant{Val: retTrap}, bpf.RetConstant{Val: retAllow})
-	return bpf.Assemble(prog)
+	return bpf.Assemble(append(prog, body...))
 }
 
 // MaxUserAddress implements platform.Platform: the region and the code page

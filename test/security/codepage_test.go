@@ -1,9 +1,4 @@
-//go:build pending
-
-// Package pending holds escape attempts that currently SUCCEED: each is a
-// hole to fix, kept out of `make test` (build tag "pending") until then.
-// Run them with: SBX=$PWD/bin/sbx go test -tags pending ./test/security/pending/
-package pending
+package security
 
 import (
 	"bytes"
@@ -19,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func sbxPath(t *testing.T) string {
+func codepageSbx(t *testing.T) string {
 	p := os.Getenv("SBX")
 	if p == "" {
-		p, _ = filepath.Abs("../../../bin/sbx")
+		p, _ = filepath.Abs("../../bin/sbx")
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("sbx binary %s not found: run make build first", p)
@@ -51,16 +46,19 @@ func hostProcs(exe string) []int {
 	return pids
 }
 
-// The seccomp platform's filter lets through the stub's own syscalls when
-// they come from its code page, which is readable and executable in the
-// application's address space: codepage.c finds "syscall; ret" there and
-// calls it. clone(SIGCHLD) then makes a host process the sentry does not
-// know (outside --pids-limit) that outlives the sandbox, and an anonymous
-// mmap is host memory outside --memory. Both must be refused.
+// Attack: the seccomp platform's filter lets through the stub's own
+// syscalls when they come from its code page, which is readable and
+// executable in the application's address space: codepage.c finds
+// "syscall; ret" there and calls it. A clone(SIGCHLD) from there would be a
+// host process the sentry does not know (outside --pids-limit, outliving
+// the sandbox), an anonymous mmap host memory outside --memory. The filter
+// checks those calls' arguments (only stub-thread clones, only shared
+// fixed mappings of the memory file), so both trap and are served as the
+// application's own calls.
 func TestCodePageGadget(t *testing.T) {
 	dir := t.TempDir()
 	sbx := filepath.Join(dir, "sbx")
-	b, err := os.ReadFile(sbxPath(t))
+	b, err := os.ReadFile(codepageSbx(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(sbx, b, 0o755))
 	bin := filepath.Join(dir, "codepage")
