@@ -42,8 +42,7 @@ vet:
 
 # test: unit tests (with the race detector where goroutines meet), the C
 # conformance suite natively and under each platform, e2e programs, and the
-# security suite (escape attempts; test/security/pending is left out by its
-# build tag).
+# security suite (escape attempts).
 # The race detector needs cgo, whose C library registers an rseq area per
 # thread; a stub process, which unmaps everything, would then be killed by
 # the kernel's next rseq update: the tunable keeps glibc from registering.

@@ -92,7 +92,7 @@ func TestLockdown(t *testing.T) {
 		rootWant []string
 	}{
 		{"sandbox", sandbox, "0000000000000000", "2", nil},
-		{"gofer", gofer, "000000000000001f", "", []string{"proc"}},
+		{"gofer", gofer, "000000000000001f", "2", []string{"proc"}},
 	} {
 		for _, ns := range []string{"pid", "mnt", "net", "ipc", "uts"} {
 			mine, _ := os.Readlink("/proc/self/ns/" + ns)
