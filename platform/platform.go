@@ -141,3 +141,15 @@ type Platform interface {
 	// platform keeps its own code above it.
 	MaxUserAddress() uintptr
 }
+
+// ProcessCPUTime is the CPU time of host process pid (a stub), read from
+// its process CPU clock (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)); 0
+// when it cannot be read. A thread's clock can only be read from its own
+// process, so platforms count a stub's threads together.
+func ProcessCPUTime(pid int) time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(int32(^pid<<3|2), &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}

@@ -389,11 +389,7 @@ func (c *context) CPUTime() time.Duration {
 	if t == nil {
 		return 0
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(int32(^t.s.pid<<3|2), &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
+	return platform.ProcessCPUTime(t.s.pid)
 }
 
 // Switch implements platform.Context.
