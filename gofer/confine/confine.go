@@ -43,7 +43,10 @@ func Lock(o Options) error {
 		keep[c] = true
 	}
 	for c := uintptr(0); c <= unix.CAP_LAST_CAP; c++ {
-		if keep[c] {
+		// Only what the bounding set still holds: each drop stops every
+		// thread, and a launcher that dropped most before starting us
+		// (DropBoundingExcept) leaves little.
+		if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, c, 0, 0, 0); keep[c] || (err == nil && in == 0) {
 			continue
 		}
 		if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0); e != 0 && e != unix.EINVAL {
@@ -102,4 +105,20 @@ func pivotToEmptyRoot(proc bool) error {
 		return fmt.Errorf("making the root read-only: %w", err)
 	}
 	return nil
+}
+
+// DropBoundingExcept drops from the calling thread's capability bounding
+// set every capability but keep, so that a process it starts (which
+// inherits the set) can never hold more. The caller locks its goroutine to
+// the thread and never unlocks it. Without CAP_SETPCAP it does nothing.
+func DropBoundingExcept(keep ...uintptr) {
+	k := map[uintptr]bool{}
+	for _, c := range keep {
+		k[c] = true
+	}
+	for c := uintptr(0); c <= unix.CAP_LAST_CAP; c++ {
+		if !k[c] {
+			unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0)
+		}
+	}
 }

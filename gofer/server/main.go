@@ -106,7 +106,7 @@ func Main(args []string) int {
 		// Every mount is open: from here on the gofer reaches host files
 		// only through those FDs, with the capabilities that serving
 		// files as their owners needs.
-		if err := confine.Lock(confine.Options{Proc: true, Caps: goferCaps}); err != nil {
+		if err := confine.Lock(confine.Options{Proc: true, Caps: GoferCaps}); err != nil {
 			logger.Printf("gofer: %v", err)
 			return 1
 		}
@@ -122,10 +122,10 @@ func Main(args []string) int {
 	return 0
 }
 
-// goferCaps are the capabilities a confined gofer keeps: to create,
+// GoferCaps are the capabilities a confined gofer keeps: to create,
 // chown and chmod files for the sandbox's users whatever the host
 // permissions say (the sentry has checked the sandbox's own).
-var goferCaps = []uintptr{unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH, unix.CAP_FOWNER, unix.CAP_FSETID}
+var GoferCaps = []uintptr{unix.CAP_CHOWN, unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH, unix.CAP_FOWNER, unix.CAP_FSETID}
 
 // enterMountNamespace moves the calling thread into a new mount namespace
 // whose mounts are all private, so nothing the gofer mounts propagates to

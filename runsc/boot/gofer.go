@@ -10,7 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/gofer/confine"
 	"sbx/gofer/proto"
+	"sbx/gofer/server"
 )
 
 // Bind is a host directory mounted into the sandbox.
@@ -94,6 +96,9 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 	exited := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
+		// What the gofer may ever hold: its file capabilities, and what
+		// its lockdown needs (the process inherits this thread's set).
+		confine.DropBoundingExcept(append([]uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}, server.GoferCaps...)...)
 		start := func(args []string, flags uintptr) (*exec.Cmd, error) {
 			cmd := exec.Command(self, args...)
 			cmd.Args[0] = "sbx-gofer"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -153,16 +154,36 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 			superviseSeccomp(int(mine.Fd()), stdio[2])
 		}()
 	}
-	cmd, err := start(attr)
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
-		// No namespaces for us here (an unprivileged user without user
-		// namespaces): the sandbox process still locks itself down as far
-		// as it can.
-		log.Warn("cannot create namespaces for the sandbox; running without them", "err", err)
-		a := *attr
-		a.Cloneflags = 0
-		cmd, err = start(&a)
+	// The sandbox process is started from a thread of its own, which
+	// lives until it is reaped: its parent-death signal follows that
+	// thread, and the thread's capability bounding set, which the process
+	// inherits, first loses everything but what the lockdown itself needs.
+	type startResult struct {
+		cmd *exec.Cmd
+		err error
 	}
+	started := make(chan startResult, 1)
+	exited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with us
+		confine.DropBoundingExcept(unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP)
+		cmd, err := start(attr)
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
+			// No namespaces for us here (an unprivileged user without
+			// user namespaces): the sandbox process still locks itself
+			// down as far as it can.
+			log.Warn("cannot create namespaces for the sandbox; running without them", "err", err)
+			a := *attr
+			a.Cloneflags = 0
+			cmd, err = start(&a)
+		}
+		started <- startResult{cmd, err}
+		if err == nil {
+			exited <- cmd.Wait()
+		}
+	}()
+	r := <-started
+	cmd, err := r.cmd, r.err
 	if err != nil {
 		return 0, fmt.Errorf("starting the sandbox process: %w", err)
 	}
@@ -171,7 +192,7 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		g.sandboxEnd = nil
 	}
 	stop := forwardToProcess(cmd.Process)
-	err = cmd.Wait()
+	err = <-exited
 	stop()
 	if supervised != nil {
 		<-supervised
