@@ -10,6 +10,7 @@ package confine
 import (
 	"fmt"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,10 @@ type Options struct {
 // Lock applies o to the calling process. It must be in a mount namespace
 // of its own (CLONE_NEWNS), or it would change the host's.
 func Lock(o Options) error {
+	// Go reads the local time zone (/etc/localtime) the first time a time
+	// is shown, and a log line may come at any moment: read it now, while
+	// the host's files are still there.
+	_ = time.Local.String()
 	if err := pivotToEmptyRoot(o.Proc); err != nil {
 		return fmt.Errorf("empty root: %w", err)
 	}

@@ -12,10 +12,12 @@ import (
 // Rule allows one host syscall, with a one-line reason. When Arg is set,
 // the call is allowed only when argument Arg.Index is one of Arg.Values
 // (compared on its low 32 bits, which is where flags and requests live).
+// When Errno is set, the call is not allowed but fails with that errno.
 type Rule struct {
 	Nr     uint32
 	Reason string
 	Arg    *ArgRule
+	Errno  unix.Errno
 }
 
 // ArgRule narrows a Rule to some values of one argument.
@@ -30,6 +32,7 @@ const (
 	ActTrap        = 0x00030000
 	ActLog         = 0x7ffc0000
 	ActUserNotif   = 0x7fc00000
+	actErrno       = 0x00050000
 	ActAllow       = 0x7fff0000
 	auditArchX8664 = 0xc000003e
 )
@@ -46,6 +49,12 @@ func Program(rules []Rule, def uint32) ([]bpf.RawInstruction, error) {
 	loadNr := bpf.LoadAbsolute{Off: 0, Size: 4}
 	prog = append(prog, loadNr)
 	for _, r := range rules {
+		if r.Errno != 0 {
+			prog = append(prog,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: r.Nr, SkipFalse: 1},
+				bpf.RetConstant{Val: actErrno | uint32(r.Errno)})
+			continue
+		}
 		if r.Arg == nil {
 			prog = append(prog,
 				bpf.JumpIf{Cond: bpf.JumpEqual, Val: r.Nr, SkipFalse: 1},
