@@ -116,7 +116,17 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 		}
 		started <- startResult{cmd, err}
 		if err == nil {
-			exited <- cmd.Wait()
+			werr := cmd.Wait()
+			var ee *exec.ExitError
+			if errors.As(werr, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					// The gofer ends when its connection closes; a
+					// signal is news the user should see (file access
+					// failed with EIO from then on).
+					fmt.Fprintf(os.Stderr, "sbx: the gofer was killed by %v\n", ws.Signal())
+				}
+			}
+			exited <- werr
 		}
 	}()
 	r := <-started

@@ -41,6 +41,7 @@ var sentryRules = []confine.Rule{
 	{Nr: unix.SYS_RESTART_SYSCALL, Reason: "the kernel restarts an interrupted sleep (nanosleep, futex with a timeout) through it"},
 	{Nr: unix.SYS_CLOCK_GETTIME, Reason: "time (when the vDSO is not used); CPU clocks of stubs"},
 	{Nr: unix.SYS_CLOCK_NANOSLEEP, Reason: "sleeping"},
+	{Nr: unix.SYS_CLOCK_GETRES, Reason: "clock_getres(2) answers the host clock's resolution"},
 	{Nr: unix.SYS_GETRANDOM, Reason: "AT_RANDOM, getrandom(2), Go's runtime seed"},
 	{Nr: unix.SYS_TIMER_CREATE, Reason: "Go CPU profiler (--profile-cpu)"},
 	{Nr: unix.SYS_TIMER_SETTIME, Reason: "Go CPU profiler (--profile-cpu)"},
