@@ -88,7 +88,7 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	tg.actions = t.tg.actions
 	t.tg.mu.Unlock()
 	if f&CloneFiles != 0 {
-		tg.FDTable = t.tg.FDTable
+		tg.FDTable = t.tg.FDTable.Share()
 	} else {
 		tg.FDTable = t.tg.FDTable.Fork()
 	}
@@ -351,7 +351,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 		}
 		return
 	}
-	tg.FDTable.RemoveAll()
+	tg.FDTable.Release()
 	tg.deleteAllTimers(true)
 	tg.releaseControllingTTY()
 	if t.k.Tracer != nil {
