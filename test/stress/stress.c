@@ -3,7 +3,7 @@
 /*
  * stress: random system calls from several threads and processes.
  *
- *   stress [-s seconds] [-t threads] [-c children] [-m all|safe] [-S seed]
+ *   stress [-s seconds] [-t threads] [-c children] [-m all|safe] [-S seed] [-v]
  *
  * For the given time, each worker (threads of the main process, plus one
  * worker in each of a few forked children) issues random syscall numbers
@@ -39,6 +39,8 @@
  *   process_vm_writev          pids are small in the sandbox: writes random
  *                              bytes into our own memory
  *   userfaultfd                registering our own memory hangs our faults
+ *   uretprobe (335)            Linux kills the caller with SIGILL unless it
+ *                              is called from a uretprobe trampoline
  *   seccomp                    SECCOMP_MODE_STRICT kills us on the next call
  *   set_tid_address            harmless to Linux but glibc's thread exit
  *                              bookkeeping relies on it
@@ -190,6 +192,7 @@ static struct worker workers[MAXWORKERS];
 static int nworkers;
 static volatile int stop;
 static int safe_mode;
+static int verbose; /* -v: print each call before making it */
 static double seconds = 10;
 static unsigned char *arena;
 static int myfds[16];
@@ -356,6 +359,7 @@ static int excluded(long nr)
 	case 317: /* seccomp */
 	case 322: /* execveat */
 	case 323: /* userfaultfd */
+	case 335: /* uretprobe: SIGILL unless called from a uretprobe trampoline */
 	case 435: /* clone3 */
 		return 1;
 	}
@@ -626,6 +630,9 @@ static void one_call(struct worker *w)
 	w->nr = nr;
 	for (int i = 0; i < 6; i++)
 		w->a[i] = a[i];
+	if (verbose)
+		dprintf(OUTFD, "stress: [%ld] syscall %ld (%#lx, %#lx, %#lx, %#lx, %#lx, %#lx)\n", w->tid, nr, a[0], a[1],
+			a[2], a[3], a[4], a[5]);
 	w->seq++;
 	__atomic_store_n(&w->in_call, 1, __ATOMIC_SEQ_CST);
 	long ret = raw6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -757,7 +764,7 @@ static const char *errname(int e)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stress [-s seconds] [-t threads] [-c children] [-m all|safe] [-S seed]\n");
+	fprintf(stderr, "usage: stress [-s seconds] [-t threads] [-c children] [-m all|safe] [-S seed] [-v]\n");
 	exit(2);
 }
 
@@ -765,12 +772,13 @@ int main(int argc, char **argv)
 {
 	int threads = 4, children = 2, opt;
 	u64 seed = 0;
-	while ((opt = getopt(argc, argv, "s:t:c:m:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:c:m:S:v")) != -1) {
 		switch (opt) {
 		case 's': seconds = atof(optarg); break;
 		case 't': threads = atoi(optarg); break;
 		case 'c': children = atoi(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
+		case 'v': verbose = 1; break;
 		case 'm':
 			if (strcmp(optarg, "safe") == 0)
 				safe_mode = 1;
