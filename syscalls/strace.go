@@ -183,6 +183,9 @@ func straceLine(m straceMemory, tid int, nr uintptr, e *entry, a args, pre strin
 			errno = unix.EIO
 		}
 		msg := []byte(errno.Error())
+		if r, ok := restartErrnos[errno]; ok {
+			msg = []byte(r[1])
+		}
 		if len(msg) > 0 && msg[0] >= 'a' && msg[0] <= 'z' {
 			msg[0] -= 'a' - 'A'
 		}
@@ -199,8 +202,21 @@ func straceLine(m straceMemory, tid int, nr uintptr, e *entry, a args, pre strin
 	return fmt.Sprintf("[pid %d] %s = %s\n", tid, call, res)
 }
 
+// restartErrnos are the kernel's internal errnos of an interrupted call
+// (the application sees EINTR or a restart), with strace's names and
+// explanations.
+var restartErrnos = map[unix.Errno][2]string{
+	kernel.ERestartSys:          {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
+	kernel.ERestartNoIntr:       {"ERESTARTNOINTR", "To be restarted"},
+	kernel.ERestartNoHand:       {"ERESTARTNOHAND", "To be restarted if no handler"},
+	kernel.ERestartRestartBlock: {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
+}
+
 // errnoName returns the symbolic name of an errno ("ENOSYS").
 func errnoName(e unix.Errno) string {
+	if r, ok := restartErrnos[e]; ok {
+		return r[0]
+	}
 	if n := unix.ErrnoName(e); n != "" {
 		return n
 	}

@@ -127,6 +127,7 @@ func FuzzStraceFormat(f *testing.F) {
 	f.Add(uint64(unix.SYS_WRITE), uint64(9), uint64(0), uint64(1), uint64(2), uint64(3), uint64(4), uint8(0x3f), uint64(7), int32(0), "xSoAfb", []byte{0})
 	f.Add(uint64(unix.SYS_WRITE), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint8(0x01), uint64(0), int32(0), "?a", []byte{0, 0})
 	f.Add(uint64(unix.SYS_WRITE), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint8(0x20), uint64(0), int32(-5), "ppppppB", []byte{})
+	f.Add(uint64(unix.SYS_NANOSLEEP), uint64(fakeBase), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint8(1), uint64(0), int32(516), "", make([]byte, 16))
 	tbl := New(Options{})
 	f.Fuzz(func(t *testing.T, nr, a0, a1, a2, a3, a4, a5 uint64, ptrs uint8, rax uint64, errno int32, format string, mem []byte) {
 		if nr < 1<<63 {
@@ -163,6 +164,42 @@ func TestStraceFormats(t *testing.T) {
 		}
 		if !strings.ContainsRune("dxo?", rune(e.ret)) {
 			t.Errorf("%s: result kind %q", Name(uintptr(nr)), e.ret)
+		}
+	}
+}
+
+// TestStraceLine pins a few lines down exactly.
+func TestStraceLine(t *testing.T) {
+	tbl := New(Options{})
+	m := &fakeMemory{base: fakeBase, data: []byte("hi\n\x00/etc/passwd\x00")}
+	for _, c := range []struct {
+		nr   uintptr
+		a    args
+		rax  uint64
+		err  error
+		want string
+	}{
+		{unix.SYS_READ, args{3, fakeBase, 10}, 3, nil, `[pid 7] read(3, "hi\n", 10) = 3` + "\n"},
+		{unix.SYS_OPENAT, args{uintptr(0xffffff9c), fakeBase + 4, 0}, 5, nil, `[pid 7] openat(AT_FDCWD, "/etc/passwd", 0x0, 0) = 5` + "\n"},
+		{unix.SYS_READ, args{3, 0xdead, 10}, 0, unix.EFAULT, "[pid 7] read(3, 0xdead, 10) = -1 EFAULT (Bad address)\n"},
+		{unix.SYS_PAUSE, args{}, 0, kernel.ERestartNoHand, "[pid 7] pause() = -1 ERESTARTNOHAND (To be restarted if no handler)\n"},
+		{unix.SYS_UMASK, args{0o77}, 0o22, nil, "[pid 7] umask(077) = 022\n"},
+		{1000, args{1, 2, 3, 4, 5, 6}, 0, unix.ENOSYS, "[pid 7] syscall_1000(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)\n"},
+	} {
+		var e *entry
+		if c.nr < tableSize {
+			e = &tbl.entries[c.nr]
+		}
+		var pre string
+		if e != nil && e.fn != nil {
+			pre = formatArgs(m, c.nr, e, c.a, false, 0)
+		}
+		rax := c.rax
+		if errno, ok := c.err.(unix.Errno); ok {
+			rax = uint64(-int64(errno))
+		}
+		if got := straceLine(m, 7, c.nr, e, c.a, pre, rax, uintptr(c.rax), c.err); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
 		}
 	}
 }
