@@ -6,7 +6,9 @@
  *   stress [-s seconds] [-t threads] [-c children] [-m all|safe] [-S seed] [-v]
  *
  * For the given time, each worker (threads of the main process, plus one
- * worker in each of a few forked children) issues random syscall numbers
+ * worker in each of a few forked children, plus in "all" mode short-lived
+ * threads that two of the main workers keep starting and joining: 256 calls
+ * each) issues random syscall numbers
  * with random arguments through the raw `syscall` instruction, and checks
  * that every return is a Linux return: a value >= 0, or -4095..-1 (-errno).
  * A summary is printed at the end (calls made, errnos seen); the last line is
@@ -185,11 +187,22 @@ struct worker {
 	unsigned char *scratch;
 	u64 calls;
 	int index;
+	/* Short-lived threads: a spawner's churn slot (see maybe_spawn). */
+	u64 budget; /* calls to make before leaving; 0: until the deadline */
+	double deadline;
+	pthread_t th;
+	int spawned;
+	void *stack;
 };
 
 static struct shared *sh;
 static struct worker workers[MAXWORKERS];
 static int nworkers;
+/* The first nchurn workers of the main process each keep starting a
+ * short-lived thread (256 calls, then it returns) in slot churn_base + i. */
+static int nchurn, churn_base;
+static u64 churned;
+#define CHURN_STACK (256 * 1024)
 static volatile int stop;
 static int safe_mode;
 static int verbose; /* -v: print each call before making it */
@@ -683,6 +696,8 @@ static void one_call(struct worker *w)
 		raw6(SYS_rt_sigprocmask, SIG_SETMASK, (u64)&zeromask, 0, 8, 0, 0);
 }
 
+static void maybe_spawn(struct worker *w);
+
 static void run_worker(struct worker *w, double deadline)
 {
 	w->tid = raw(SYS_gettid, 0, 0, 0);
@@ -690,24 +705,51 @@ static void run_worker(struct worker *w, double deadline)
 	for (;;) {
 		for (int i = 0; i < 64; i++)
 			one_call(w);
-		if (stop || now() >= deadline)
+		if (stop || now() >= deadline || (w->budget && w->calls >= w->budget))
 			break;
 		if (w->calls % 1024 < 64)
 			fill_scratch(w);
+		if (w->index < nchurn && w->calls % 512 < 64)
+			maybe_spawn(w);
 	}
 }
 
-struct thread_arg {
-	struct worker *w;
-	double deadline;
-};
-
 static void *worker_thread(void *p)
 {
-	struct thread_arg *ta = p;
-	run_worker(ta->w, ta->deadline);
-	__atomic_store_n(&ta->w->tid, 0, __ATOMIC_SEQ_CST);
+	struct worker *w = p;
+	run_worker(w, w->deadline);
+	__atomic_store_n(&w->tid, 0, __ATOMIC_SEQ_CST);
 	return NULL;
+}
+
+/* maybe_spawn starts w's short-lived thread again once the last one is gone.
+ * Its stack is ours (a random mmap may land anywhere, and the arena is
+ * remapped under whatever lies in it), so it is joined before reuse:
+ * pthread_join waits for the kernel to clear the thread's tid at its exit
+ * (CLONE_CHILD_CLEARTID and a futex wake). */
+static void maybe_spawn(struct worker *w)
+{
+	struct worker *c = &workers[churn_base + w->index];
+	if (c->spawned) {
+		if (__atomic_load_n(&c->tid, __ATOMIC_SEQ_CST) != 0)
+			return;
+		pthread_join(c->th, NULL);
+		c->spawned = 0;
+	}
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, c->stack, CHURN_STACK);
+	c->budget = c->calls + 256;
+	c->deadline = w->deadline;
+	c->rng ^= w->calls;
+	__atomic_store_n(&c->tid, -1, __ATOMIC_SEQ_CST);
+	if (pthread_create(&c->th, &attr, worker_thread, c) == 0) {
+		c->spawned = 1;
+		churned++;
+	} else {
+		__atomic_store_n(&c->tid, 0, __ATOMIC_SEQ_CST);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 /* The watchdog interrupts workers blocked in a call, reports calls that
@@ -742,23 +784,41 @@ static void *watchdog(void *p)
 	return NULL;
 }
 
-static void start_workers(int n, u64 seed, double deadline, pthread_t *th, struct thread_arg *ta)
+static unsigned char *new_scratch(void)
 {
-	nworkers = n;
-	for (int i = 0; i < n; i++) {
+	unsigned char *p = mmap(NULL, SCRATCH + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		dprintf(OUTFD, "stress: mmap scratch: %s\n", strerror(errno));
+		exit(1);
+	}
+	mprotect(p + SCRATCH, 4096, PROT_NONE);
+	return p;
+}
+
+/* start_workers starts n workers, and churn slots for the first churn. */
+static void start_workers(int n, int churn, u64 seed, double deadline)
+{
+	nchurn = churn;
+	churn_base = n;
+	nworkers = n + churn;
+	for (int i = 0; i < n + churn; i++) {
 		struct worker *w = &workers[i];
 		w->index = i;
 		w->rng = seed * 0x9E3779B97F4A7C15ULL + (u64)i * 7919 + 1;
-		w->scratch = mmap(NULL, SCRATCH + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (w->scratch == MAP_FAILED) {
-			dprintf(OUTFD, "stress: mmap scratch: %s\n", strerror(errno));
-			exit(1);
+		w->scratch = new_scratch();
+		w->deadline = deadline;
+		if (i >= n) {
+			w->stack = mmap(NULL, CHURN_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (w->stack == MAP_FAILED) {
+				dprintf(OUTFD, "stress: mmap stack: %s\n", strerror(errno));
+				exit(1);
+			}
 		}
-		mprotect(w->scratch + SCRATCH, 4096, PROT_NONE);
-		ta[i].w = w;
-		ta[i].deadline = deadline;
+	}
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &workers[i];
 		w->tid = -1; /* running, tid not known yet */
-		if (pthread_create(&th[i], NULL, worker_thread, &ta[i]) != 0) {
+		if (pthread_create(&w->th, NULL, worker_thread, w) != 0) {
 			dprintf(OUTFD, "stress: pthread_create failed\n");
 			exit(1);
 		}
@@ -815,7 +875,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (threads < 1 || threads > MAXWORKERS || children < 0 || children > MAXCHILDREN || seconds <= 0)
+	if (threads < 1 || threads > MAXWORKERS - 2 || children < 0 || children > MAXCHILDREN || seconds <= 0)
 		usage();
 	if (seed == 0)
 		seed = (u64)time(NULL) ^ ((u64)getpid() << 32);
@@ -857,8 +917,7 @@ int main(int argc, char **argv)
 	setup_signals();
 	refresh();
 	double start = now(), deadline = start + seconds;
-	pthread_t th[MAXWORKERS], wd;
-	struct thread_arg ta[MAXWORKERS];
+	pthread_t wd;
 
 	pid_t kids[MAXCHILDREN];
 	for (int c = 0; c < children; c++) {
@@ -869,7 +928,7 @@ int main(int argc, char **argv)
 		}
 		if (kids[c] == 0) {
 			/* A child: one worker and its own watchdog. */
-			start_workers(1, seed + 1000 * (c + 1), deadline, th, ta);
+			start_workers(1, 0, seed + 1000 * (c + 1), deadline);
 			pthread_create(&wd, NULL, watchdog, NULL);
 			wait_workers(deadline + 15);
 			sh->child_calls[c] = workers[0].calls;
@@ -877,7 +936,7 @@ int main(int argc, char **argv)
 			raw(SYS_exit_group, 0, 0, 0);
 		}
 	}
-	start_workers(threads, seed, deadline, th, ta);
+	start_workers(threads, safe_mode ? 0 : (threads < 2 ? threads : 2), seed, deadline);
 	pthread_create(&wd, NULL, watchdog, NULL);
 	int finished = wait_workers(deadline + 15);
 
@@ -904,7 +963,7 @@ int main(int argc, char **argv)
 	double took = now() - start;
 
 	u64 main_calls = 0;
-	for (int i = 0; i < threads; i++)
+	for (int i = 0; i < nworkers; i++)
 		main_calls += workers[i].calls;
 	dprintf(OUTFD, "stress: calls=%lu ok=%lu errors=%lu bad=%lu signals=%lu seconds=%.1f\n", sh->calls,
 		sh->okcalls, sh->errcalls, sh->nbad, sh->signals, took);
@@ -913,6 +972,9 @@ int main(int argc, char **argv)
 		dprintf(OUTFD, " %lu", workers[i].calls);
 	for (int c = 0; c < children; c++)
 		dprintf(OUTFD, ", child%d %lu", c, sh->child_calls[c]);
+	dprintf(OUTFD, "; short-lived threads %lu, their calls", churned);
+	for (int i = churn_base; i < nworkers; i++)
+		dprintf(OUTFD, " %lu", workers[i].calls);
 	dprintf(OUTFD, "\n");
 	int distinct = 0;
 	for (int e = 1; e < 4096; e++)
