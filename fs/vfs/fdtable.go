@@ -31,6 +31,20 @@ func (t *FDTable) Share() *FDTable {
 	return t
 }
 
+// Unshare returns a table private to the caller: t itself when nobody else
+// uses it, else a copy (t loses the caller as a user). execve(2) unshares
+// the table before closing close-on-exec descriptors.
+func (t *FDTable) Unshare() *FDTable {
+	t.mu.Lock()
+	if t.sharers == 0 {
+		t.mu.Unlock()
+		return t
+	}
+	t.sharers--
+	t.mu.Unlock()
+	return t.Fork()
+}
+
 // Release drops a user of the table (its process exits); the last user
 // closes every descriptor.
 func (t *FDTable) Release() {

@@ -6,10 +6,12 @@
  * closes the other loses; and when the child exits, the table (and so the
  * parent's descriptors) stays: clone(2), "CLONE_FILES": "the calling process
  * and the child process share the same file descriptor table", which lives as
- * long as one of them does.
+ * long as one of them does. execve(2) unshares the table first, so the
+ * close-on-exec descriptors close for the new program only.
  *
  * Found by test/stress: sbx closed every descriptor of the shared table when
- * the child exited.
+ * the child exited, and the parent's close-on-exec ones when the child
+ * exec'd.
  */
 #include "harness.h"
 
@@ -60,4 +62,21 @@ TEST(child_close_seen_by_parent) {
   CHECK(fd >= 0);
   CHECK_EQ(clone_files(close_fd, fd), 0);
   CHECK_ERRNO(fcntl(fd, F_GETFD), EBADF);
+}
+
+static int exec_true(long arg) {
+  (void)arg;
+  execl("/bin/true", "true", (char *)NULL);
+  return 127;
+}
+
+/* execve(2): "the file descriptor table is unshared, undoing the effect of
+ * the CLONE_FILES flag of clone(2)": close-on-exec descriptors close in the
+ * new program's table only. */
+TEST(child_exec_keeps_parent_cloexec_fds) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  CHECK(fd >= 0);
+  CHECK_EQ(clone_files(exec_true, 0), 0);
+  CHECK_OK(fcntl(fd, F_GETFD));
+  close(fd);
 }
