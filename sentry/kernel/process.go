@@ -615,7 +615,7 @@ func (t *Task) SetPGID(pid, pgid int) error {
 	if pgid != target.pid {
 		// The group must exist in the caller's session.
 		ok := false
-		for _, x := range k.tasks {
+		for _, x := range k.Tasks() {
 			if x.tg.pgid == pgid && x.tg.sid == t.tg.sid {
 				ok = true
 				break
@@ -634,7 +634,7 @@ func (t *Task) SetSID() (int, error) {
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
-	for _, x := range k.tasks {
+	for _, x := range k.Tasks() {
 		if x.tg != t.tg && x.tg.pgid == t.tg.pid {
 			return 0, unix.EPERM
 		}
@@ -651,7 +651,7 @@ func (k *Kernel) ProcessGroupMembers(pgid int) []*ThreadGroup {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	var out []*ThreadGroup
-	for _, t := range k.tasks {
+	for _, t := range k.Tasks() {
 		if t.tg.leader == t && t.tg.pgid == pgid && !t.tg.zombie {
 			out = append(out, t.tg)
 		}

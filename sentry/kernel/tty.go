@@ -57,7 +57,7 @@ func (k *Kernel) BackgroundCheck(term *tty.Terminal, sig int) error {
 // orphanedLocked reports an orphaned process group: no member has a parent
 // in another group of the same session. Called with sigMu held.
 func (k *Kernel) orphanedLocked(pgid int) bool {
-	for _, t := range k.tasks {
+	for _, t := range k.Tasks() {
 		tg := t.tg
 		if tg.leader != t || tg.pgid != pgid || tg.zombie {
 			continue
@@ -205,7 +205,7 @@ func (t *Task) SetTTYForeground(term *tty.Terminal, pgid int) error {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	found := false
-	for _, x := range k.tasks {
+	for _, x := range k.Tasks() {
 		if x.tg.leader == x && x.tg.pgid == pgid && !x.tg.zombie {
 			if x.tg.sid != t.tg.sid {
 				return unix.EPERM
