@@ -5,7 +5,7 @@ SBX := $(BIN)/sbx
 GOFLAGS_BUILD := -trimpath
 export CGO_ENABLED ?= 0
 
-.PHONY: all build demo test unit conformance e2e bench deps clean vet
+.PHONY: all build demo test unit conformance e2e bench deps clean vet stress fuzz
 
 all: build
 
@@ -50,6 +50,19 @@ test: deps build vet
 	$(GO) test -count=1 ./platform/... ./sentry/... ./fs/... ./gofer/... ./syscalls/... ./runsc/...
 	GLIBC_TUNABLES=glibc.pthread.rseq=0 CGO_ENABLED=1 $(GO) test -count=1 -race ./platform/... ./sentry/kernel/... ./sentry/memfile/... ./sentry/mm/... ./fs/... ./gofer/...
 	SBX=$(CURDIR)/$(SBX) $(GO) test -count=1 -timeout 25m ./test/...
+
+# stress: test/stress's random-syscall program, natively (safe mode) and then
+# for STRESS_SECONDS (default 300) on each platform, one after the other.
+# make test runs the same test for 20 s per platform.
+STRESS_SECONDS ?= 300
+stress: deps build
+	STRESS_SECONDS=$(STRESS_SECONDS) SBX=$(CURDIR)/$(SBX) $(GO) test -count=1 -v -timeout 0 -run TestStress ./test/stress/
+
+# fuzz: the fuzz targets, FUZZTIME each (go test -fuzz takes one at a time).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run XXX -fuzz=FuzzStraceFormat -fuzztime=$(FUZZTIME) ./syscalls/
+	$(GO) test -run XXX -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./gofer/proto/
 
 bench: deps build
 	$(GO) run ./test/bench -sbx $(SBX)

@@ -108,7 +108,7 @@ func (tbl *Table) Syscall(t *kernel.Task) {
 	var pre string
 	if tbl.strace != nil && e != nil && e.fn != nil {
 		// Arguments are shown before the call, as they were passed.
-		pre = tbl.formatArgs(t, nr, e, a, false)
+		pre = formatArgs(t.MemoryManager(), nr, e, a, false, 0)
 	}
 	if e == nil || e.fn == nil {
 		err = unix.ENOSYS

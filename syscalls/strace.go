@@ -3,6 +3,7 @@ package syscalls
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -21,11 +22,21 @@ import (
 //	A  address family          T  socket type and flags
 //	a  input socket address; the next argument is its length
 //
-// Result formats: 'd' decimal, 'x' hexadecimal, '?' no result (exit).
+// Result formats: 'd' decimal, 'x' hexadecimal, 'o' octal (umask), '?' no
+// result (exit).
 const straceStringMax = 32
 
-// formatArgs renders the argument list. after is true once the call returned.
-func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after bool) string {
+// straceMemory is how strace reads application memory: a task's
+// *mm.MemoryManager in the sentry, a fake in the fuzz test (so the formatter
+// runs without a Task).
+type straceMemory interface {
+	CopyIn(addr uintptr, dst []byte) (int, error)
+	CopyInString(addr uintptr, max int) (string, error)
+}
+
+// formatArgs renders the argument list. after is true once the call returned;
+// rax is then the value the call put in rax (result or -errno).
+func formatArgs(m straceMemory, nr uintptr, e *entry, a args, after bool, rax uint64) string {
 	var b strings.Builder
 	b.WriteString(Name(nr))
 	b.WriteByte('(')
@@ -52,7 +63,7 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 				fmt.Fprintf(&b, "%#x", v)
 			}
 		case 's':
-			s, err := t.MemoryManager().CopyInString(v, 4096)
+			s, err := m.CopyInString(v, 4096)
 			if err != nil {
 				fmt.Fprintf(&b, "%#x", v)
 			} else {
@@ -63,16 +74,16 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 			if i+1 < len(a) {
 				n = int(min(a[i+1], straceStringMax+1))
 			}
-			b.WriteString(readQuoted(t, v, n))
+			b.WriteString(readQuoted(m, v, n))
 		case 'B':
 			if !after {
 				fmt.Fprintf(&b, "%#x", v)
 			} else {
-				n := int(int64(t.Regs().Rax))
+				n := int64(rax)
 				if n < 0 {
 					fmt.Fprintf(&b, "%#x", v)
 				} else {
-					b.WriteString(readQuoted(t, v, min(n, straceStringMax+1)))
+					b.WriteString(readQuoted(m, v, int(min(n, straceStringMax+1))))
 				}
 			}
 		case 'S':
@@ -92,7 +103,7 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 			if i+1 < len(a) {
 				n = int(int32(a[i+1]))
 			}
-			b.WriteString(formatSockaddr(t, v, n))
+			b.WriteString(formatSockaddr(m, v, n))
 		default:
 			fmt.Fprintf(&b, "%#x", v)
 		}
@@ -101,12 +112,12 @@ func (tbl *Table) formatArgs(t *kernel.Task, nr uintptr, e *entry, a args, after
 	return b.String()
 }
 
-func readQuoted(t *kernel.Task, addr uintptr, n int) string {
+func readQuoted(m straceMemory, addr uintptr, n int) string {
 	if n < 0 {
 		n = 0
 	}
 	buf := make([]byte, n)
-	if _, err := t.MemoryManager().CopyIn(addr, buf); err != nil {
+	if _, err := m.CopyIn(addr, buf); err != nil {
 		return fmt.Sprintf("%#x", addr)
 	}
 	return quote(buf)
@@ -145,34 +156,67 @@ func quote(b []byte) string {
 
 // traceLine writes one strace line for a finished call.
 func (tbl *Table) traceLine(t *kernel.Task, nr uintptr, e *entry, a args, pre string, ret uintptr, err error) {
+	io.WriteString(tbl.strace, straceLine(t.MemoryManager(), t.TID(), nr, e, a, pre, t.Regs().Rax, ret, err))
+}
+
+// straceLine renders the line for a finished call: pre is the argument list
+// rendered before the call, rax the value the call left in rax, ret and err
+// what the handler returned (an err that is not a unix.Errno reached the
+// application as EIO).
+func straceLine(m straceMemory, tid int, nr uintptr, e *entry, a args, pre string, rax uint64, ret uintptr, err error) string {
 	call := pre
 	if e == nil || e.fn == nil {
 		// Unknown: show the six raw registers.
 		call = fmt.Sprintf("%s(%#x, %#x, %#x, %#x, %#x, %#x)", Name(nr), a[0], a[1], a[2], a[3], a[4], a[5])
 	} else if strings.IndexByte(e.format, 'B') >= 0 {
-		call = tbl.formatArgs(t, nr, e, a, true)
+		call = formatArgs(m, nr, e, a, true, rax)
+	}
+	kind := byte('d')
+	if e != nil && e.fn != nil {
+		kind = e.ret
 	}
 	var res string
 	switch {
 	case err != nil:
-		errno, _ := err.(unix.Errno)
+		errno, ok := err.(unix.Errno)
+		if !ok {
+			errno = unix.EIO
+		}
 		msg := []byte(errno.Error())
+		if r, ok := restartErrnos[errno]; ok {
+			msg = []byte(r[1])
+		}
 		if len(msg) > 0 && msg[0] >= 'a' && msg[0] <= 'z' {
 			msg[0] -= 'a' - 'A'
 		}
 		res = fmt.Sprintf("-1 %s (%s)", errnoName(errno), msg)
-	case e.ret == 'x':
+	case kind == 'x':
 		res = fmt.Sprintf("%#x", ret)
-	case e.ret == '?':
+	case kind == 'o':
+		res = fmt.Sprintf("%#o", ret)
+	case kind == '?':
 		res = "?"
 	default:
 		res = strconv.FormatInt(int64(ret), 10)
 	}
-	fmt.Fprintf(tbl.strace, "[pid %d] %s = %s\n", t.TID(), call, res)
+	return fmt.Sprintf("[pid %d] %s = %s\n", tid, call, res)
+}
+
+// restartErrnos are the kernel's internal errnos of an interrupted call
+// (the application sees EINTR or a restart), with strace's names and
+// explanations.
+var restartErrnos = map[unix.Errno][2]string{
+	kernel.ERestartSys:          {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
+	kernel.ERestartNoIntr:       {"ERESTARTNOINTR", "To be restarted"},
+	kernel.ERestartNoHand:       {"ERESTARTNOHAND", "To be restarted if no handler"},
+	kernel.ERestartRestartBlock: {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
 }
 
 // errnoName returns the symbolic name of an errno ("ENOSYS").
 func errnoName(e unix.Errno) string {
+	if r, ok := restartErrnos[e]; ok {
+		return r[0]
+	}
 	if n := unix.ErrnoName(e); n != "" {
 		return n
 	}
@@ -294,7 +338,7 @@ func socketTypeName(v int) string {
 // formatSockaddr renders a socket address of length n as strace does:
 // {sa_family=AF_UNIX, sun_path="/tmp/s"}, with an abstract name as
 // @"name".
-func formatSockaddr(t *kernel.Task, addr uintptr, n int) string {
+func formatSockaddr(m straceMemory, addr uintptr, n int) string {
 	if addr == 0 {
 		return "NULL"
 	}
@@ -302,7 +346,7 @@ func formatSockaddr(t *kernel.Task, addr uintptr, n int) string {
 		return fmt.Sprintf("%#x", addr)
 	}
 	raw := make([]byte, n)
-	if _, err := t.MemoryManager().CopyIn(addr, raw); err != nil {
+	if _, err := m.CopyIn(addr, raw); err != nil {
 		return fmt.Sprintf("%#x", addr)
 	}
 	fam := int(raw[0]) | int(raw[1])<<8

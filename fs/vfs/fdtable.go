@@ -11,11 +11,51 @@ type fdEntry struct {
 	cloexec bool
 }
 
-// FDTable maps file descriptors to file descriptions.
+// FDTable maps file descriptors to file descriptions. Processes created
+// with CLONE_FILES share one table: Share and Release count them, and the
+// descriptors are closed when the last one releases it.
 type FDTable struct {
-	mu sync.Mutex // guards fds
+	mu sync.Mutex // guards fds and sharers
 	// fds is indexed by descriptor; a nil file is a free slot.
 	fds []fdEntry
+	// sharers counts the users beyond the first (the zero table has one).
+	sharers int
+}
+
+// Share records one more process using the table (clone(CLONE_FILES)) and
+// returns it.
+func (t *FDTable) Share() *FDTable {
+	t.mu.Lock()
+	t.sharers++
+	t.mu.Unlock()
+	return t
+}
+
+// Unshare returns a table private to the caller: t itself when nobody else
+// uses it, else a copy (t loses the caller as a user). execve(2) unshares
+// the table before closing close-on-exec descriptors.
+func (t *FDTable) Unshare() *FDTable {
+	t.mu.Lock()
+	if t.sharers == 0 {
+		t.mu.Unlock()
+		return t
+	}
+	t.sharers--
+	t.mu.Unlock()
+	return t.Fork()
+}
+
+// Release drops a user of the table (its process exits); the last user
+// closes every descriptor.
+func (t *FDTable) Release() {
+	t.mu.Lock()
+	if t.sharers > 0 {
+		t.sharers--
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	t.RemoveAll()
 }
 
 // Get returns the file at fd with a new reference, or EBADF.

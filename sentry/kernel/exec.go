@@ -226,6 +226,7 @@ func (t *Task) Execve(start vfs.VirtualDentry, path string, argv, envv []string,
 	t.Image = p.img
 	t.ExePath = p.exePath
 	t.SetName(p.name)
+	t.tg.FDTable = t.tg.FDTable.Unshare()
 	t.tg.FDTable.CloseOnExecAll()
 	t.tg.resetHandlers()
 	t.AltStack = SignalStack{}

@@ -80,7 +80,10 @@ type Kernel struct {
 	// wg counts running task goroutines.
 	wg sync.WaitGroup
 
-	mu      sync.Mutex // guards nextTID, ntasks, tasks, byHostTID, tgs, dying; taken after sigMu when both are held
+	// mu guards nextTID, ntasks, tasks, byHostTID, tgs, dying. It is taken
+	// after sigMu, never before: code holding sigMu walks the tasks through
+	// Tasks(), not the map.
+	mu      sync.Mutex
 	nextTID int
 	ntasks  int
 	// dying is set once init has exited: every task is being killed.

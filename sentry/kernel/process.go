@@ -88,7 +88,7 @@ func (t *Task) Clone(o CloneOptions) (int, error) {
 	tg.actions = t.tg.actions
 	t.tg.mu.Unlock()
 	if f&CloneFiles != 0 {
-		tg.FDTable = t.tg.FDTable
+		tg.FDTable = t.tg.FDTable.Share()
 	} else {
 		tg.FDTable = t.tg.FDTable.Fork()
 	}
@@ -367,7 +367,7 @@ func (tg *ThreadGroup) finish(t *Task) {
 		}
 		return
 	}
-	tg.FDTable.RemoveAll()
+	tg.FDTable.Release()
 	tg.deleteAllTimers(true)
 	tg.releaseControllingTTY()
 	if t.k.Tracer != nil {
@@ -693,7 +693,7 @@ func (t *Task) SetPGID(pid, pgid int) error {
 	if pgid != target.pid {
 		// The group must exist in the caller's session.
 		ok := false
-		for _, x := range k.tasks {
+		for _, x := range k.Tasks() {
 			if x.tg.pgid == pgid && x.tg.sid == t.tg.sid {
 				ok = true
 				break
@@ -712,7 +712,7 @@ func (t *Task) SetSID() (int, error) {
 	k := t.k
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
-	for _, x := range k.tasks {
+	for _, x := range k.Tasks() {
 		if x.tg != t.tg && x.tg.pgid == t.tg.pid {
 			return 0, unix.EPERM
 		}
@@ -729,7 +729,7 @@ func (k *Kernel) ProcessGroupMembers(pgid int) []*ThreadGroup {
 	k.sigMu.Lock()
 	defer k.sigMu.Unlock()
 	var out []*ThreadGroup
-	for _, t := range k.tasks {
+	for _, t := range k.Tasks() {
 		// A process whose last thread has finished but is not yet
 		// unregistered is a zombie or already reaped: either way not a
 		// member to signal.
