@@ -152,7 +152,7 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.stdin, "i", true, "keep standard input attached (the default; -i=false gives the program /dev/null)")
 	fs.StringVar(&o.cpuProf, "profile-cpu", "", "write a Go CPU profile of the sandbox's kernel to `FILE` (for sbx developers)")
 	fs.Usage = func() {
-		fmt.Fprint(out, runUsage)
+		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -166,14 +166,21 @@ func runFlags(out io.Writer) {
 func runCommand(args []string, stdout, stderr io.Writer) int {
 	var o runOptions
 	fs := newRunFlagSet(&o, stderr)
+	usage := fs.Usage
+	// On -help the flag package would print the usage to stderr before
+	// returning ErrHelp; it goes to stdout, once, below.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
+		fs.Usage = usage
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return 0
 		}
+		fs.Usage()
 		return exitUsage
 	}
+	fs.Usage = usage
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "sbx run: no BINARY given")
 		fs.Usage()
