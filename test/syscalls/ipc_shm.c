@@ -310,13 +310,21 @@ TEST(sched_other_scheduler_and_param) {
   CHECK_EQ(sched_get_priority_max(SCHED_OTHER), 0);
   CHECK(sched_get_priority_max(SCHED_FIFO) >= sched_get_priority_min(SCHED_FIFO) + 31);
   CHECK_ERRNO(sched_get_priority_max(12345), EINVAL);
-  /* a child inherits the policy */
+  /* a child inherits the policy (asked while it still runs: it waits
+   * for the parent to close the pipe) */
+  int gate[2];
+  CHECK_OK(pipe(gate));
   pid_t pid = xfork();
   if (pid == 0) {
+    close(gate[1]);
     CHILD_CHECK(sched_getscheduler(0) == SCHED_OTHER);
+    char c;
+    CHILD_CHECK(read(gate[0], &c, 1) == 0);
     _exit(0);
   }
+  close(gate[0]);
   CHECK_EQ(sched_getscheduler(pid), SCHED_OTHER);
+  close(gate[1]);
   expect_exit(pid, 0);
 }
 
