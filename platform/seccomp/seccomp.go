@@ -704,8 +704,11 @@ func (c *context) threadIn(s *stub) (*thread, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A context is switched into from one OS thread only (each task's
+	// goroutine is locked to its own): recorded once, not per switch.
 	s.mu.Lock()
 	s.threads[c] = t
+	s.byTID[unix.Gettid()] = t
 	s.mu.Unlock()
 	c.mu.Lock()
 	c.owned = append(c.owned, t)
@@ -781,9 +784,6 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 	c.running = t
 	c.last = t
 	fp := c.pendingFP
-	s.mu.Lock()
-	s.byTID[unix.Gettid()] = t
-	s.mu.Unlock()
 	c.pendingFP = nil
 	c.mu.Unlock()
 	defer func() {
