@@ -301,8 +301,15 @@ func (i *inode) Open(flags int) (vfs.FileDescriptionImpl, error) {
 	return &fileFD{i: i, fd: fd}, nil
 }
 
+// readAhead is how many pages a page-cache miss reads at once: the
+// aligned window around the missing page, as Linux's fault-around maps 16
+// pages, so a fault costs one host read instead of one per page.
+const readAhead = 16
+
 // MapPage implements vfs.Mappable through the page cache. Shared writable
-// mappings of host files are not supported (EACCES).
+// mappings of host files are not supported (EACCES). A miss fills the rest
+// of its readAhead window (up to a cached page or the end of the file) with
+// one read.
 func (i *inode) MapPage(index int64, write bool) (int64, error) {
 	if write {
 		return 0, unix.EACCES
@@ -326,29 +333,43 @@ func (i *inode) MapPage(index int64, write bool) (int64, error) {
 	if index*pageSize >= st.Size {
 		return 0, unix.EFAULT
 	}
-	off, err := i.fs.mf.Allocate(1)
+	lastPage := (st.Size - 1) / pageSize
+	n := int64(1)
+	for (index+n)%readAhead != 0 && index+n <= lastPage {
+		if _, ok := i.pages[index+n]; ok {
+			break
+		}
+		n++
+	}
+	off, err := i.fs.mf.Allocate(int(n))
 	if err != nil {
 		return 0, err
 	}
-	buf := i.fs.mf.Slice(off, pageSize)
-	for done := 0; done < pageSize; {
-		n, err := unix.Pread(i.readFD, buf[done:], index*pageSize+int64(done))
+	buf := i.fs.mf.Slice(off, int(n)*pageSize)
+	// Populate the fresh pages with one call rather than a host page fault
+	// each in the read below (dear on a VM); kernels before 5.14 say
+	// EINVAL and the read faults them in.
+	unix.Madvise(buf, unix.MADV_POPULATE_WRITE)
+	for done := 0; done < len(buf); {
+		got, err := unix.Pread(i.readFD, buf[done:], index*pageSize+int64(done))
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			i.fs.mf.Free(off, 1)
+			i.fs.mf.Free(off, int(n))
 			return 0, err
 		}
-		if n == 0 {
-			break
+		if got == 0 {
+			break // the file shrank: the rest reads as zeroes
 		}
-		done += n
+		done += got
 	}
 	if i.pages == nil {
 		i.pages = make(map[int64]int64)
 	}
-	i.pages[index] = off
+	for k := int64(0); k < n; k++ {
+		i.pages[index+k] = off + k*pageSize
+	}
 	return off, nil
 }
 
