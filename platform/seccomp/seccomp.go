@@ -1,6 +1,6 @@
 // Package seccomp is the seccomp-trap platform: each application address
-// space is a stub process (a clone of the sentry that has unmapped everything
-// but our code page and a shared region), and application threads run in it
+// space is a stub process (a tiny image of our own, exec'd from a memfd, that
+// keeps only our code page and a shared region; see fork.go), and application threads run in it
 // under a seccomp filter that lets through only syscalls made from our code
 // page. Every other syscall traps with SIGSYS into our handler, which runs
 // on the thread's signal stack inside the shared region: it posts the event
@@ -51,6 +51,15 @@ const (
 	regionSize = maxSlots * slotSize
 	// userTop is the x86-64 TASK_SIZE with 4-level page tables.
 	userTop = 0x7ffffffff000
+	// codeBase is where the code page sits in every stub, with the region
+	// right below it. It is 64 GiB under the top: a stub image's stack,
+	// which the kernel places before it maps the image, is randomized
+	// within 16 GiB of the top, and the vdso, placed after, avoids the
+	// page.
+	codeBase = 0x7ff000000000
+	// regionBase is where a stub's region starts (slot-aligned); the
+	// application has everything below it.
+	regionBase = codeBase - regionSize
 	// Offsets in the code page (stub.asm).
 	topOffset    = 0x800
 	regionOffset = 0x808
@@ -100,80 +109,41 @@ var spinTime = envDuration("SBX_SECCOMP_SPIN_SENTRY", 10*time.Microsecond)
 // (with a sched_yield between looks) before it sleeps on the futex.
 var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 50)
 
-// Platform is the seccomp platform. memFD is the memory file's host FD.
+// Platform is the seccomp platform. memFD is the memory file's host FD;
+// imageFD the stub image (see fork.go) that every stub runs.
 type Platform struct {
-	memFD      int
-	codeBase   uintptr
-	regionBase uintptr
-	filter     []bpf.RawInstruction
-	forks      chan forkRequest
+	memFD   int
+	imageFD int
+	forks   chan forkRequest
 }
 
 var (
-	initOnce sync.Once
-	initErr  error
-	global   *Platform
+	forkerOnce sync.Once
+	forks      chan forkRequest
 )
 
 // New returns the seccomp platform whose address spaces map from memFD.
 func New(memFD int) (*Platform, error) {
-	initOnce.Do(func() {
-		global, initErr = setup()
-	})
-	if initErr != nil {
-		return nil, initErr
-	}
-	p := *global
-	p.memFD = memFD
-	filter, err := buildFilter(p.codeBase, memFD)
+	prog, err := buildFilter(codeBase, memFD)
 	if err != nil {
 		return nil, err
 	}
-	p.filter = filter
-	return &p, nil
-}
-
-// setup reserves the code page and region addresses in the sentry (so every
-// clone has them free at the same place), writes the code page and builds
-// the filter.
-func setup() (*Platform, error) {
-	var code uintptr
-	for top := uintptr(userTop) &^ (slotSize - 1); top > userTop-(1<<36); top -= slotSize {
-		base := top - slotSize // the code page sits at the start of a 64 KiB block
-		start := base - regionSize
-		ptr, err := unix.MmapPtr(-1, 0, unsafe.Add(nil, start), regionSize+pageSize,
-			unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED_NOREPLACE|unix.MAP_NORESERVE)
-		if err != nil {
-			continue
-		}
-		if uintptr(ptr) != start {
-			unix.MunmapPtr(ptr, regionSize+pageSize)
-			continue
-		}
-		code = base
-		break
+	if len(prog) > maxFilterSize {
+		return nil, errors.New("seccomp platform: stub filter too long for the code page")
 	}
-	if code == 0 {
-		return nil, errors.New("seccomp platform: no free address range for the stub")
+	filter := make([]unix.SockFilter, len(prog))
+	for i, ins := range prog {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
 	}
-	if _, err := unix.MmapPtr(-1, 0, unsafe.Add(nil, code), pageSize, unix.PROT_READ|unix.PROT_WRITE,
-		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED); err != nil {
-		return nil, fmt.Errorf("seccomp platform: mapping the code page: %w", err)
+	imageFD, err := imageFile(stubImage(codePage(memFD, filter)), memFD)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp platform: stub image: %w", err)
 	}
-	page := unsafe.Slice((*byte)(unsafe.Add(nil, code)), pageSize)
-	for i := range page {
-		page[i] = 0xcc
-	}
-	copy(page, stubCode)
-	*(*uint64)(unsafe.Pointer(&page[topOffset])) = userTop
-	*(*uint64)(unsafe.Pointer(&page[regionOffset])) = uint64(code - regionSize)
-	*(*uint32)(unsafe.Pointer(&page[off_spin_count])) = uint32(stubSpin)
-	if err := unix.Mprotect(page, unix.PROT_READ|unix.PROT_EXEC); err != nil {
-		return nil, fmt.Errorf("seccomp platform: mprotect code page: %w", err)
-	}
-	p := &Platform{codeBase: code, regionBase: code - regionSize, forks: make(chan forkRequest)}
-	go forker(p.forks)
-	return p, nil
+	forkerOnce.Do(func() {
+		forks = make(chan forkRequest)
+		go forker(forks)
+	})
+	return &Platform{memFD: memFD, imageFD: imageFD, forks: forks}, nil
 }
 
 // stubCall is a host syscall the code page makes, with, where it narrows
@@ -269,7 +239,7 @@ func buildFilter(code uintptr, memFD int) ([]bpf.RawInstruction, error) {
 
 // MaxUserAddress implements platform.Platform: the region and the code page
 // are ours.
-func (p *Platform) MaxUserAddress() uintptr { return p.regionBase }
+func (p *Platform) MaxUserAddress() uintptr { return regionBase }
 
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() (platform.Context, error) {
@@ -332,24 +302,13 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("mapping the stub region: %w", err)
 	}
-	c := &childSetup{
-		memFD: p.memFD, regionFD: fd, regionBase: p.regionBase, regionSize: regionSize,
-		entry: p.codeBase + off_stub_start, mask: ^stubSignalMask(),
+	args := &execArgs{
+		memFD: uintptr(p.memFD), regionFD: uintptr(fd), imageFD: uintptr(p.imageFD),
+		path: uintptr(unsafe.Pointer(&stubPath[0])), argv: uintptr(unsafe.Pointer(&stubArgv[0])),
+		envp: uintptr(unsafe.Pointer(&stubEnvp[0])),
 	}
-	for sig := 1; sig <= 64; sig++ {
-		c.actions[sig] = kernelSigaction{handler: 1 /* SIG_IGN */}
-	}
-	for _, sig := range handledSignals {
-		c.actions[sig] = kernelSigaction{
-			handler:  p.codeBase + off_handler,
-			flags:    saSiginfo | saOnstack | saRestorer,
-			restorer: p.codeBase + off_restorer,
-			mask:     ^uint64(0),
-		}
-	}
-	c.prog = unix.SockFprog{Len: uint16(len(p.filter)), Filter: (*unix.SockFilter)(unsafe.Pointer(&p.filter[0]))}
 	res := make(chan forkResult, 1)
-	p.forks <- forkRequest{setup: c, res: res}
+	p.forks <- forkRequest{args: args, res: res}
 	r := <-res
 	if r.errno != 0 {
 		unix.Munmap(region)
@@ -610,7 +569,7 @@ func (s *stub) newThread() (*thread, error) {
 	s.refs++
 	s.mu.Unlock()
 	t := &thread{s: s, slot: slot, cb: s.region[slot*slotSize : slot*slotSize+pageSize]}
-	stubSlot := s.p.regionBase + uintptr(slot*slotSize)
+	stubSlot := regionBase + uintptr(slot*slotSize)
 	// stack_t {ss_sp, ss_flags, ss_size} for the thread's sigaltstack.
 	*quad(t.cb, cbAltStack) = uint64(stubSlot + pageSize)
 	*quad(t.cb, cbAltStack+8) = 0
@@ -645,14 +604,14 @@ func (s *stub) putSlot(t *thread) {
 // ucontext returns the sentry's view of the frame the parked thread posted,
 // checked to lie in the thread's signal stack; nil when it does not.
 func (t *thread) frame() (info, uc []byte) {
-	lo := t.s.p.regionBase + uintptr(t.slot*slotSize+pageSize)
-	hi := t.s.p.regionBase + uintptr((t.slot+1)*slotSize)
+	lo := regionBase + uintptr(t.slot*slotSize+pageSize)
+	hi := regionBase + uintptr((t.slot+1)*slotSize)
 	in := func(addr uint64, n uintptr) []byte {
 		a := uintptr(addr)
 		if a < lo || a+n > hi || a+n < a {
 			return nil
 		}
-		off := a - t.s.p.regionBase
+		off := a - regionBase
 		return t.s.region[off : off+n]
 	}
 	return in(*quad(t.cb, cbInfo), 128), in(*quad(t.cb, cbUcontext), ucontextSize)
@@ -661,12 +620,12 @@ func (t *thread) frame() (info, uc []byte) {
 // fpstate returns the XSAVE area of the parked thread's frame.
 func (t *thread) fpstate(uc []byte) []byte {
 	addr := uintptr(*quad(uc, ucMcontext+mcFPState))
-	lo := t.s.p.regionBase + uintptr(t.slot*slotSize+pageSize)
-	hi := t.s.p.regionBase + uintptr((t.slot+1)*slotSize)
+	lo := regionBase + uintptr(t.slot*slotSize+pageSize)
+	hi := regionBase + uintptr((t.slot+1)*slotSize)
 	if addr < lo || addr+fxsaveSize > hi {
 		return nil
 	}
-	off := addr - t.s.p.regionBase
+	off := addr - regionBase
 	size := uintptr(fxsaveSize)
 	fp := t.s.region[off:]
 	if *word(fp, swBytesOffset) == fpXstateMagic1 {

@@ -4,7 +4,13 @@
 #
 # Page layout: code from offset 0; the quad at 0x800 is the top of the user
 # address space, the quad at 0x808 the base of the shared region (which ends
-# where this page starts), the long at 0x810 the handler's spin count.
+# where this page starts), the long at 0x810 the handler's spin count; then
+# what stub_boot needs, written by seccomp.go: the long at 0x818 the memory
+# file's FD (the region's FD is the next number), the kernel sigaction for
+# handled signals at 0x820 and for ignored ones at 0x840, the quad at 0x860
+# the set of handled signals (bit n-1 for signal n), the quad at 0x868 the
+# signal mask, the sock_fprog of the stub's filter at 0x870 and the filter
+# itself from 0x880.
 # Every thread's slot in the region is SLOT bytes, SLOT-aligned: a 4 KiB
 # control page, then the thread's signal stack.
 #
@@ -24,6 +30,13 @@
 	.intel_syntax noprefix
 	.text
 	.set SLOT, 0x10000
+	.set SYS_close, 3
+	.set SYS_mmap, 9
+	.set SYS_rt_sigaction, 13
+	.set SYS_rt_sigprocmask, 14
+	.set SYS_prctl, 157
+	.set SYS_exit_group, 231
+	.set SYS_seccomp, 317
 	.set SYS_munmap, 11
 	.set SYS_rt_sigreturn, 15
 	.set SYS_clone, 56
@@ -35,9 +48,11 @@
 	.set ARCH_SET_FS, 0x1002
 
 	.globl stub_start
+.Lpage:
 stub_start:
-	# Entered once, from the cloned sentry: unmap everything but this page
-	# and the region below it, then serve the sentry's requests.
+	# Entered once, from stub_boot: unmap everything but this page and the
+	# region below it (the image's stack and vdso), then serve the
+	# sentry's requests.
 	lea r12, [rip - 7]              # the page base (this instruction is 7 bytes)
 	mov r13, [r12 + 0x808]          # region base
 	mov eax, SYS_munmap
@@ -50,6 +65,79 @@ stub_start:
 	sub rsi, rdi
 	syscall                         # munmap(page end, top - page end)
 	mov r12, r13                    # r12: slot 0, the control block
+
+	jmp ctl_loop
+
+	.globl stub_boot
+stub_boot:
+	# The entry point of a stub image (seccomp.go execs one per address
+	# space): a fresh process whose mappings are this page, a stack and the
+	# vdso, with every signal blocked and the memory file's and the
+	# region's FDs open. Map the region, install the signal actions, the
+	# mask and the filter, then start as above.
+	lea r12, [rip + .Lpage]         # the page base
+	mov r13, [r12 + 0x808]          # region base
+	mov r14d, [r12 + 0x818]         # memory file FD
+	mov rdi, r13
+	mov rsi, r12
+	sub rsi, r13                    # the region ends at this page
+	mov edx, 3                      # PROT_READ|PROT_WRITE
+	mov r10d, 0x11                  # MAP_SHARED|MAP_FIXED
+	lea r8d, [r14 + 1]              # the region's FD
+	xor r9d, r9d
+	mov eax, SYS_mmap
+	syscall
+	mov edi, 123
+	cmp rax, r13
+	jne boot_fail
+	lea edi, [r14 + 1]
+	mov eax, SYS_close
+	syscall
+	mov r15d, 1                     # every signal: handled or ignored
+boot_sig:
+	lea rsi, [r12 + 0x840]
+	mov rax, [r12 + 0x860]
+	lea ecx, [r15 - 1]
+	bt rax, rcx
+	jnc boot_sig_set
+	lea rsi, [r12 + 0x820]
+boot_sig_set:
+	mov edi, r15d
+	xor edx, edx
+	mov r10d, 8
+	mov eax, SYS_rt_sigaction
+	syscall                         # fails for SIGKILL and SIGSTOP only
+	inc r15d
+	cmp r15d, 64
+	jbe boot_sig
+	mov edi, 2                      # SIG_SETMASK
+	lea rsi, [r12 + 0x868]
+	xor edx, edx
+	mov r10d, 8
+	mov eax, SYS_rt_sigprocmask
+	syscall
+	mov edi, 38                     # PR_SET_NO_NEW_PRIVS
+	mov esi, 1
+	xor edx, edx
+	xor r10d, r10d
+	xor r8d, r8d
+	mov eax, SYS_prctl
+	syscall
+	mov edi, 124
+	test rax, rax
+	jnz boot_fail
+	mov edi, 1                      # SECCOMP_SET_MODE_FILTER
+	xor esi, esi
+	lea rdx, [r12 + 0x870]
+	mov eax, SYS_seccomp
+	syscall
+	mov edi, 125
+	test rax, rax
+	jnz boot_fail
+	jmp stub_start
+boot_fail:
+	mov eax, SYS_exit_group
+	syscall
 
 	.globl ctl_loop
 ctl_loop:

@@ -23,7 +23,8 @@ var sentryRules = []confine.Rule{
 	{Nr: unix.SYS_FTRUNCATE, Reason: "sizing memfds; truncating donated files"},
 	{Nr: unix.SYS_FALLOCATE, Reason: "punching holes in the memory file; fallocate(2) on donated files"},
 	// Threads, signals and time (the Go runtime and the platforms).
-	{Nr: unix.SYS_CLONE, Reason: "Go threads; stub processes and stub threads"},
+	{Nr: unix.SYS_CLONE, Reason: "Go threads; stub processes (vfork) and stub threads"},
+	{Nr: unix.SYS_EXECVEAT, Reason: "a seccomp stub execs the stub image, a memfd (by FD only: AT_EMPTY_PATH; the sentry's root is empty)", Arg: &confine.ArgRule{Index: 4, Values: []uint32{unix.AT_EMPTY_PATH}}},
 	{Nr: unix.SYS_FUTEX, Reason: "Go runtime locks; the seccomp platform's hand-off"},
 	{Nr: unix.SYS_SCHED_YIELD, Reason: "Go runtime; the seccomp platform's polling"},
 	{Nr: unix.SYS_SCHED_GETAFFINITY, Reason: "Go runtime counts CPUs"},
