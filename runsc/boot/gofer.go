@@ -28,7 +28,11 @@ type goferProcess struct {
 	cmd        *exec.Cmd
 	client     *proto.Client
 	sandboxEnd *os.File
-	// exited receives the gofer's exit (cmd.Wait) once it is reaped.
+	// started receives nil once the gofer's exec has completed (cmd is
+	// then set), or why it could not start.
+	started chan error
+	// exited receives the gofer's exit (cmd.Wait) once it is reaped (nil
+	// for a gofer that never started).
 	exited chan error
 }
 
@@ -37,7 +41,13 @@ type goferProcess struct {
 // "bN".
 func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error) {
 	g, err := startGoferConn(rootDir, rootRO, binds)
+	if err == nil {
+		err = g.waitStarted()
+	}
 	if err != nil {
+		if g != nil {
+			g.sandboxEnd.Close()
+		}
 		return nil, err
 	}
 	// The client owns its FD: hand it a duplicate of the file's.
@@ -57,8 +67,10 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 	return g, nil
 }
 
-// startGoferConn starts the gofer and returns it with the client end of its
-// socket as a file (close-on-exec).
+// startGoferConn begins starting the gofer and returns it with the client
+// end of its socket as a file (close-on-exec), before the gofer's exec has
+// completed: the caller goes on (starting the sandbox process, say) and
+// calls waitStarted before it relies on the process.
 func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -66,6 +78,8 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 	}
 	self, err := os.Executable()
 	if err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
 		return nil, err
 	}
 	mode := func(ro bool) string {
@@ -79,6 +93,7 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 		args = append(args, fmt.Sprintf("--mount=b%d=%s%s", i, b.Host, mode(b.ReadOnly)))
 	}
 	child := os.NewFile(uintptr(fds[1]), "gofer-socket")
+	g := &goferProcess{sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client"), exited: make(chan error, 1), started: make(chan error, 1)}
 	// The gofer gets namespaces of its own (it sees the host's files only
 	// through the mounts it opens first, then confines itself), or, where
 	// namespaces cannot be made, runs unconfined in a mount namespace of
@@ -88,12 +103,6 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 	// ends, not the process (prctl(2), PR_SET_PDEATHSIG), and Go ends an
 	// OS thread whose locked goroutine returns, as each task's does: fork
 	// from a thread of our own that lives until the gofer is reaped.
-	type startResult struct {
-		cmd *exec.Cmd
-		err error
-	}
-	started := make(chan startResult, 1)
-	exited := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
 		// What the gofer may ever hold: its file capabilities, and what
@@ -114,29 +123,45 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 			plain = append(plain, args[3:]...)
 			cmd, err = start(plain, 0)
 		}
-		started <- startResult{cmd, err}
-		if err == nil {
-			werr := cmd.Wait()
-			var ee *exec.ExitError
-			if errors.As(werr, &ee) {
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					// The gofer ends when its connection closes; a
-					// signal is news the user should see (file access
-					// failed with EIO from then on).
-					fmt.Fprintf(os.Stderr, "sbx: the gofer was killed by %v\n", ws.Signal())
-				}
-			}
-			exited <- werr
+		child.Close()
+		if err != nil {
+			g.started <- fmt.Errorf("starting the gofer: %w", err)
+			g.exited <- nil
+			return
 		}
+		g.cmd = cmd
+		g.started <- nil
+		werr := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				// The gofer ends when its connection closes; a
+				// signal is news the user should see (file access
+				// failed with EIO from then on).
+				fmt.Fprintf(os.Stderr, "sbx: the gofer was killed by %v\n", ws.Signal())
+			}
+		}
+		g.exited <- werr
 	}()
-	r := <-started
-	cmd, err := r.cmd, r.err
-	child.Close()
-	if err != nil {
-		unix.Close(fds[0])
-		return nil, fmt.Errorf("starting the gofer: %w", err)
+	return g, nil
+}
+
+// waitStarted waits until the gofer's exec has completed (or failed); it
+// is called once.
+func (g *goferProcess) waitStarted() error {
+	return <-g.started
+}
+
+// abandon closes the connection without waiting for the gofer to exit: it
+// ends when it sees the connection close, or with us (its parent-death
+// signal). For a launcher about to exit, which need not reap it.
+func (g *goferProcess) abandon() {
+	if g.client != nil {
+		g.client.Disconnect()
 	}
-	return &goferProcess{cmd: cmd, sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client"), exited: exited}, nil
+	if g.sandboxEnd != nil {
+		g.sandboxEnd.Close()
+	}
 }
 
 // stop closes the connection (the gofer exits when it sees that) and

@@ -86,7 +86,9 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		if g, err = startGoferConn(lc.RootDir, true, lc.Binds); err != nil {
 			return 0, err
 		}
-		defer g.stop()
+		// sbx exits once the sandbox process has: the gofer is not
+		// waited for (it dies with us, if it has not already ended).
+		defer g.abandon()
 		lc.HasGofer = true
 	}
 	lc.HasBinary = binary != nil
@@ -188,8 +190,15 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		return 0, fmt.Errorf("starting the sandbox process: %w", err)
 	}
 	if g != nil {
+		// The gofer was started alongside: the two processes' start-up
+		// overlaps.
 		g.sandboxEnd.Close()
 		g.sandboxEnd = nil
+		if err := g.waitStarted(); err != nil {
+			cmd.Process.Kill()
+			<-exited
+			return 0, err
+		}
 	}
 	stop := forwardToProcess(cmd.Process)
 	err = <-exited
