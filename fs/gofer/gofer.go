@@ -302,9 +302,9 @@ func (i *inode) Open(flags int) (vfs.FileDescriptionImpl, error) {
 }
 
 // readAhead is how many pages a page-cache miss reads at once: the
-// aligned window around the missing page, as Linux's fault-around maps 16
-// pages, so a fault costs one host read instead of one per page.
-const readAhead = 16
+// aligned window around the missing page (a file mapping's fault chunk in
+// sentry/mm), so a fault costs one host read instead of one per page.
+const readAhead = 64
 
 // MapPage implements vfs.Mappable through the page cache. Shared writable
 // mappings of host files are not supported (EACCES). A miss fills the rest
