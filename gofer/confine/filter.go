@@ -1,6 +1,7 @@
 package confine
 
 import (
+	"encoding/binary"
 	"fmt"
 	"syscall"
 	"unsafe"
@@ -150,4 +151,29 @@ func Supervise(listener int, report func(Notification)) {
 		resp[20] = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
 		syscall.Syscall(unix.SYS_IOCTL, uintptr(listener), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp[0])))
 	}
+}
+
+// Evaluate runs prog on one call (struct seccomp_data for arch, nr and
+// args) in a user-space BPF machine and returns the action, for tests of
+// allow-lists. The kernel loads seccomp_data's 32-bit words in host order;
+// the bpf package's machine loads packets in network order: each word is
+// stored big-endian, a 64-bit argument as its low word, then its high word.
+func Evaluate(prog []bpf.RawInstruction, arch uint32, nr int, args ...uint64) (uint32, error) {
+	insns := make([]bpf.Instruction, len(prog))
+	for i, r := range prog {
+		insns[i] = r.Disassemble()
+	}
+	vm, err := bpf.NewVM(insns)
+	if err != nil {
+		return 0, err
+	}
+	d := make([]byte, 64)
+	binary.BigEndian.PutUint32(d[0:], uint32(nr))
+	binary.BigEndian.PutUint32(d[4:], arch)
+	for i, a := range args {
+		binary.BigEndian.PutUint32(d[16+8*i:], uint32(a))
+		binary.BigEndian.PutUint32(d[20+8*i:], uint32(a>>32))
+	}
+	r, err := vm.Run(d)
+	return uint32(r), err
 }

@@ -110,6 +110,10 @@ func Main(args []string) int {
 			logger.Printf("gofer: %v", err)
 			return 1
 		}
+		if err := installFilter(); err != nil {
+			logger.Printf("gofer: %v", err)
+			return 1
+		}
 	}
 	if err := srv.Serve(*socketFD); err != nil && err != io.EOF {
 		logger.Printf("gofer: serve: %v", err)

@@ -1,7 +1,6 @@
 package boot
 
 import (
-	"encoding/binary"
 	"testing"
 
 	"golang.org/x/net/bpf"
@@ -10,24 +9,14 @@ import (
 	"sbx/gofer/confine"
 )
 
-// run evaluates the sentry's program on one call (struct seccomp_data).
-// The kernel loads seccomp_data's 32-bit words in host order; the bpf
-// package's VM loads packets in network order: each word is stored
-// big-endian, a 64-bit argument as its low word, then its high word.
-func run(t *testing.T, vm *bpf.VM, arch uint32, nr int, args ...uint64) uint32 {
+// run evaluates the sentry's program on one call.
+func run(t *testing.T, prog []bpf.RawInstruction, arch uint32, nr int, args ...uint64) uint32 {
 	t.Helper()
-	d := make([]byte, 64)
-	binary.BigEndian.PutUint32(d[0:], uint32(nr))
-	binary.BigEndian.PutUint32(d[4:], arch)
-	for i, a := range args {
-		binary.BigEndian.PutUint32(d[16+8*i:], uint32(a))
-		binary.BigEndian.PutUint32(d[20+8*i:], uint32(a>>32))
-	}
-	r, err := vm.Run(d)
+	r, err := confine.Evaluate(prog, arch, nr, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return uint32(r)
+	return r
 }
 
 // TestSentryFilter runs the sentry's filter program on every rule's call,
@@ -38,21 +27,13 @@ func TestSentryFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var insns []bpf.Instruction
-	for _, r := range prog {
-		insns = append(insns, r.Disassemble())
-	}
-	vm, err := bpf.NewVM(insns)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const x8664 = 0xc000003e
 	for _, r := range sentryRules {
 		if r.Reason == "" {
 			t.Errorf("syscall %d has no reason", r.Nr)
 		}
 		if r.Errno != 0 {
-			if got := run(t, vm, x8664, int(r.Nr)); got != 0x00050000|uint32(r.Errno) {
+			if got := run(t, prog, x8664, int(r.Nr)); got != 0x00050000|uint32(r.Errno) {
 				t.Errorf("syscall %d: action %#x, want errno %d", r.Nr, got, r.Errno)
 			}
 			continue
@@ -62,19 +43,19 @@ func TestSentryFilter(t *testing.T) {
 			args = make([]uint64, 6)
 			args[r.Arg.Index] = uint64(r.Arg.Values[0])
 		}
-		if got := run(t, vm, x8664, int(r.Nr), args...); got != confine.ActAllow {
+		if got := run(t, prog, x8664, int(r.Nr), args...); got != confine.ActAllow {
 			t.Errorf("syscall %d: action %#x, want allow", r.Nr, got)
 		}
 	}
 	for _, nr := range []int{unix.SYS_ACCT, unix.SYS_MOUNT, unix.SYS_EXECVE, unix.SYS_SOCKET, unix.SYS_REBOOT} {
-		if got := run(t, vm, x8664, nr); got != confine.ActTrap {
+		if got := run(t, prog, x8664, nr); got != confine.ActTrap {
 			t.Errorf("syscall %d: action %#x, want trap", nr, got)
 		}
 	}
-	if got := run(t, vm, x8664, unix.SYS_IOCTL, 0, unix.TIOCSTI); got != confine.ActTrap {
+	if got := run(t, prog, x8664, unix.SYS_IOCTL, 0, unix.TIOCSTI); got != confine.ActTrap {
 		t.Errorf("ioctl TIOCSTI: action %#x, want trap", got)
 	}
-	if got := run(t, vm, 0x40000003 /* i386 */, unix.SYS_GETPID); got != confine.ActKillProcess {
+	if got := run(t, prog, 0x40000003 /* i386 */, unix.SYS_GETPID); got != confine.ActKillProcess {
 		t.Errorf("i386 call: action %#x, want kill", got)
 	}
 }

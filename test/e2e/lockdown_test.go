@@ -55,7 +55,7 @@ func statusField(t *testing.T, pid int, name string) string {
 // TestLockdown looks at a running sandbox from the host: the sandbox
 // process and the gofer are in namespaces of their own, in an empty root,
 // with no_new_privs, no capabilities beyond the gofer's five, and the
-// sandbox process under a seccomp filter (the gofer has none yet).
+// sandbox process and the gofer each under a seccomp filter.
 func TestLockdown(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the lockdown checks need root (namespaces)")
@@ -92,7 +92,7 @@ func TestLockdown(t *testing.T) {
 		rootWant []string
 	}{
 		{"sandbox", sandbox, "0000000000000000", "2", nil},
-		{"gofer", gofer, "000000000000001f", "", []string{"proc"}},
+		{"gofer", gofer, "000000000000001f", "2", []string{"proc"}},
 	} {
 		for _, ns := range []string{"pid", "mnt", "net", "ipc", "uts"} {
 			mine, _ := os.Readlink("/proc/self/ns/" + ns)
