@@ -1,6 +1,7 @@
 package server
 
 import (
+	"container/list"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -10,7 +11,11 @@ import (
 
 // node is what a handle names: one file of one mount, as walked.
 type node struct {
-	fd       int // O_PATH|O_NOFOLLOW
+	// fd is an O_PATH|O_NOFOLLOW FD of the file, or -1 once closed to
+	// stay under the session's bound (nodeFD reopens it by path). Roots
+	// and detached nodes, which cannot be reopened, keep theirs.
+	fd       int
+	lru      *list.Element // in session.fds while fd may be closed
 	mnt      *mount
 	root     bool   // the mount's root; parent is nil
 	parent   *node  // nil for the root and for detached nodes
@@ -43,6 +48,11 @@ type session struct {
 	nextID  uint64
 	byName  map[nameKey][]*node
 	dirbuf  []byte
+	// fds lists the nodes whose FD may be closed, most recently used
+	// first: at most srv.maxNodeFDs of them keep one. The sentry holds a
+	// handle for every file its dentry cache knows, so without a bound a
+	// walk of a large tree ran the gofer out of FDs (EMFILE).
+	fds *list.List
 }
 
 func newSession(s *Server) *session {
@@ -50,6 +60,75 @@ func newSession(s *Server) *session {
 		srv:     s,
 		handles: make(map[uint64]*node),
 		byName:  make(map[nameKey][]*node),
+		fds:     list.New(),
+	}
+}
+
+// nodeFD returns n's O_PATH FD, reopening it by path (and checking it is
+// still the same file: ESTALE if not) when it was closed. The FD stays
+// valid until the session's next nodeFD or add.
+func (s *session) nodeFD(n *node) (int, error) {
+	if n.fd >= 0 {
+		if n.lru != nil {
+			s.fds.MoveToFront(n.lru)
+		}
+		return n.fd, nil
+	}
+	fd, _, err := s.reopen(n, unix.O_PATH)
+	if err != nil {
+		return -1, err
+	}
+	n.fd = fd
+	s.track(n)
+	return fd, nil
+}
+
+// track lists n's FD as closable and closes the least recently used ones
+// beyond the bound.
+func (s *session) track(n *node) {
+	if n.root || n.detached || n.parent == nil {
+		return
+	}
+	n.lru = s.fds.PushFront(n)
+	for s.fds.Len() > s.srv.maxNodeFDs {
+		e := s.fds.Back()
+		m := e.Value.(*node)
+		s.fds.Remove(e)
+		m.lru = nil
+		unix.Close(m.fd)
+		m.fd = -1
+	}
+}
+
+// untrack takes n off the closable list (it keeps its FD, if any).
+func (s *session) untrack(n *node) {
+	if n.lru != nil {
+		s.fds.Remove(n.lru)
+		n.lru = nil
+	}
+}
+
+// pinName gives every node of dir's entry name its FD and keeps it, before
+// an operation that may remove the name: a detached node cannot be
+// reopened by path, and the sentry may still stat an unlinked file
+// through its handle. unpin undoes it for the nodes still attached.
+func (s *session) pinName(dir *node, name string) []*node {
+	list := s.byName[nameKey{dir.mnt, dir.dev, dir.ino, name}]
+	pinned := make([]*node, 0, len(list))
+	for _, n := range list {
+		if _, err := s.nodeFD(n); err == nil {
+			s.untrack(n)
+			pinned = append(pinned, n)
+		}
+	}
+	return pinned
+}
+
+func (s *session) unpin(pinned []*node) {
+	for _, n := range pinned {
+		if !n.detached && n.fd >= 0 && n.lru == nil {
+			s.track(n)
+		}
 	}
 }
 
@@ -80,6 +159,7 @@ func (s *session) add(mnt *mount, parent *node, name string, fd int, st *unix.St
 		n.parent, n.name = parent, name
 		parent.refs++
 		s.index(n)
+		s.track(n)
 	}
 	s.nextID++
 	s.handles[s.nextID] = n
@@ -116,7 +196,10 @@ func (s *session) unref(n *node) {
 		if n.refs > 0 {
 			return
 		}
-		unix.Close(n.fd)
+		s.untrack(n)
+		if n.fd >= 0 {
+			unix.Close(n.fd)
+		}
 		n.fd = -1
 		p := n.parent
 		if p != nil {
@@ -152,6 +235,7 @@ func (s *session) detachName(dir *node, name string) {
 	list := s.byName[k]
 	delete(s.byName, k)
 	for _, n := range list {
+		s.untrack(n)
 		p := n.parent
 		n.parent, n.detached = nil, true
 		s.unref(p)

@@ -122,8 +122,12 @@ func (s *session) stat(r *proto.IDReq) (proto.Message, int, error) {
 	if err != nil {
 		return nil, -1, err
 	}
+	fd, err := s.nodeFD(n)
+	if err != nil {
+		return nil, -1, err
+	}
 	var st unix.Stat_t
-	if err := fstat(n.fd, &st); err != nil {
+	if err := fstat(fd, &st); err != nil {
 		return nil, -1, err
 	}
 	return &proto.StatReply{Stat: proto.StatFromUnix(&st)}, -1, nil
@@ -137,9 +141,13 @@ func (s *session) readlink(r *proto.IDReq) (proto.Message, int, error) {
 	if n.mode != unix.S_IFLNK {
 		return nil, -1, unix.EINVAL
 	}
+	fd, err := s.nodeFD(n)
+	if err != nil {
+		return nil, -1, err
+	}
 	buf := make([]byte, proto.MaxPath+1)
 	for {
-		k, err := unix.Readlinkat(n.fd, "", buf)
+		k, err := unix.Readlinkat(fd, "", buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -158,9 +166,13 @@ func (s *session) statfs(r *proto.IDReq) (proto.Message, int, error) {
 	if err != nil {
 		return nil, -1, err
 	}
+	fd, err := s.nodeFD(n)
+	if err != nil {
+		return nil, -1, err
+	}
 	var sf unix.Statfs_t
 	for {
-		err = unix.Fstatfs(n.fd, &sf)
+		err = unix.Fstatfs(fd, &sf)
 		if err != unix.EINTR {
 			break
 		}
@@ -667,7 +679,9 @@ func (s *session) unlink(r *proto.UnlinkReq) (proto.Message, int, error) {
 	if r.IsDir {
 		flags = unix.AT_REMOVEDIR
 	}
+	pinned := s.pinName(dir, r.Name)
 	if err := unix.Unlinkat(pfd, r.Name, flags); err != nil {
+		s.unpin(pinned)
 		return nil, -1, err
 	}
 	s.detachName(dir, r.Name)
@@ -710,6 +724,8 @@ func (s *session) rename(r *proto.RenameReq) (proto.Message, int, error) {
 			same = a.Dev == b.Dev && a.Ino == b.Ino
 		}
 	}
+	pinned := s.pinName(newDir, r.NewName) // a replaced target is detached
+	defer s.unpin(pinned)
 	for {
 		err = unix.Renameat2(opfd, r.OldName, npfd, r.NewName, uint(r.Flags))
 		if err != unix.EINTR {

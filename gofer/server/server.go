@@ -104,6 +104,9 @@ type mount struct {
 type Server struct {
 	mounts map[string]*mount
 	logf   func(format string, args ...any)
+	// maxNodeFDs bounds the O_PATH FDs each connection keeps for its
+	// nodes (see session.nodeFD).
+	maxNodeFDs int
 }
 
 // Option configures a Server.
@@ -114,10 +117,26 @@ func WithLogf(logf func(format string, args ...any)) Option {
 	return func(s *Server) { s.logf = logf }
 }
 
+// WithMaxNodeFDs bounds the host FDs a connection keeps open for the
+// files it has handed out handles to (default: a quarter of the FD limit,
+// between 64 and 4096); files beyond it are reopened by path when used.
+func WithMaxNodeFDs(n int) Option {
+	return func(s *Server) { s.maxNodeFDs = max(n, 1) }
+}
+
+// defaultMaxNodeFDs is a quarter of the FD limit, between 64 and 4096.
+func defaultMaxNodeFDs() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return 256
+	}
+	return int(min(max(rl.Cur/4, 64), 4096))
+}
+
 // New opens the root directory of each mount. Mount names must be
 // non-empty, unique, at most proto.MaxName bytes and free of NUL.
 func New(mounts []Mount, opts ...Option) (*Server, error) {
-	s := &Server{mounts: make(map[string]*mount), logf: func(string, ...any) {}}
+	s := &Server{mounts: make(map[string]*mount), logf: func(string, ...any) {}, maxNodeFDs: defaultMaxNodeFDs()}
 	for _, o := range opts {
 		o(s)
 	}

@@ -32,7 +32,7 @@ type env struct {
 	once  sync.Once
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...server.Option) *env {
 	t.Helper()
 	base := t.TempDir()
 	e := &env{
@@ -56,7 +56,7 @@ func newEnv(t *testing.T) *env {
 		{Name: "root", HostDir: e.root},
 		{Name: "ro", HostDir: e.ro, ReadOnly: true},
 		{Name: "other", HostDir: e.other},
-	}, server.WithLogf(t.Logf))
+	}, append([]server.Option{server.WithLogf(t.Logf)}, opts...)...)
 	require.NoError(t, err)
 	e.srv = srv
 	e.c = e.connect()
@@ -817,3 +817,49 @@ func BenchmarkWalkStatClose(b *testing.B) {
 		}
 	}
 }
+
+// TestNodeFDBound walks more files than a connection may keep FDs for:
+// the gofer's FD count stays bounded, every handle still stats as its own
+// file (reopened by path), a file replaced under an evicted handle says
+// ESTALE, and an unlinked file still stats through its handle.
+func TestNodeFDBound(t *testing.T) {
+	e := newEnv(t, server.WithMaxNodeFDs(4))
+	root := e.attach("root")
+	dir := filepath.Join(e.root, "many")
+	require.NoError(t, os.Mkdir(dir, 0755))
+	const n = 40
+	for i := 0; i < n; i++ {
+		write(t, filepath.Join(dir, fmt.Sprintf("f%02d", i)), strings.Repeat("x", i))
+	}
+	before := openFDs(t)
+	many := e.walk(root, "many")
+	var hs []uint64
+	for i := 0; i < n; i++ {
+		hs = append(hs, e.walk(many, fmt.Sprintf("f%02d", i)))
+	}
+	assert.LessOrEqual(t, openFDs(t)-before, 4+2, "FDs held beyond the bound")
+	for i, h := range hs {
+		st, err := e.c.Stat(h)
+		require.NoError(t, err)
+		assert.Equal(t, int64(i), st.Size, "f%02d", i)
+	}
+	assert.LessOrEqual(t, openFDs(t)-before, 4+2, "FDs held beyond the bound after the stats")
+
+	// f00's FD was closed long ago: a new file under its name (made
+	// while the old one exists, so not reusing its inode) is not it.
+	write(t, filepath.Join(dir, "new"), "new")
+	require.NoError(t, os.Rename(filepath.Join(dir, "new"), filepath.Join(dir, "f00")))
+	_, err := e.c.Stat(hs[0])
+	assert.Equal(t, unix.ESTALE, err)
+
+	// Unlinked through the gofer, f01 still stats through its handle.
+	require.NoError(t, e.c.Unlink(many, "f01", false))
+	for i := 2; i < n; i++ { // push f01 out of any cache
+		_, err := e.c.Stat(hs[i])
+		require.NoError(t, err)
+	}
+	st, err := e.c.Stat(hs[1])
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), st.Size)
+}
+

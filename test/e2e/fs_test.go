@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,3 +111,24 @@ func TestScriptAndProc(t *testing.T) {
 	r = sandboxed(t, "", "/usr/bin/head", "-n1", "/proc/self/status")
 	require.Equal(t, "Name:\thead\n", r.stdout)
 }
+
+// TestLargeTreeWalk walks a tree of more files than sbx may hold host FDs
+// (its limit lowered to 512): the gofer keeps an FD for a bounded number of
+// the files the sandbox has walked and reopens the others by path, where it
+// once ran out of FDs (EMFILE) on a large tree such as /usr.
+func TestLargeTreeWalk(t *testing.T) {
+	dir := t.TempDir()
+	const dirs, files = 30, 100
+	for d := 0; d < dirs; d++ {
+		sub := filepath.Join(dir, fmt.Sprintf("d%02d", d))
+		require.NoError(t, os.Mkdir(sub, 0755))
+		for f := 0; f < files; f++ {
+			require.NoError(t, os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%03d", f)), []byte("x"), 0644))
+		}
+	}
+	script := `ulimit -n 512 && exec "$0" run -v "$1":/data:ro /bin/busybox sh -c 'find /data -type f | wc -l; cat /data/d00/f000 /data/d29/f099'`
+	r := run(t, "", "/bin/sh", "-c", script, sbxPath(t), dir)
+	require.Equal(t, 0, r.status, "stderr: %s", r.stderr)
+	require.Equal(t, fmt.Sprintf("%d\nxx", dirs*files), strings.TrimSpace(r.stdout), "stderr: %s", r.stderr)
+}
+
