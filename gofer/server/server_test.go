@@ -862,4 +862,3 @@ func TestNodeFDBound(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), st.Size)
 }
-

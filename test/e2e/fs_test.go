@@ -131,4 +131,3 @@ func TestLargeTreeWalk(t *testing.T) {
 	require.Equal(t, 0, r.status, "stderr: %s", r.stderr)
 	require.Equal(t, fmt.Sprintf("%d\nxx", dirs*files), strings.TrimSpace(r.stdout), "stderr: %s", r.stderr)
 }
-
