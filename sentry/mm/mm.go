@@ -135,11 +135,35 @@ type MemoryManager struct {
 	epoch uint64
 	// maxPages is the high-water mark of len(pages), for ru_maxrss.
 	maxPages int
-	// pinned counts in-flight writes into pages through the sentry's
-	// mapping (a host read into a buffer): fork gives the child a copy of
-	// a pinned page instead of sharing it, so the write lands in the
-	// parent's page.
-	pinned map[uintptr]int32
+	// pins are the ranges of in-flight writes into pages through the
+	// sentry's mapping (a host read into a buffer), one entry per
+	// PinnedBlocks call: fork gives the child a copy of a pinned page
+	// instead of sharing it, so the write lands in the parent's page.
+	// (A list of ranges, not a count per page: a 1 MiB read pinned and
+	// unpinned 256 map entries.)
+	pins []pinRange
+}
+
+// pinRange is a pinned range of pages, [start, end).
+type pinRange struct{ start, end uintptr }
+
+// pinKey is the range PinnedBlocks and Unpin record for (addr, n).
+func pinKey(addr uintptr, n int) pinRange {
+	end := addr + uintptr(n)
+	if end < addr {
+		end = ^uintptr(0)
+	}
+	return pinRange{pageDown(addr), end}
+}
+
+// isPinned says whether the page at a is in a pinned range.
+func (mm *MemoryManager) isPinned(a uintptr) bool {
+	for _, r := range mm.pins {
+		if a+PageSize > r.start && a < r.end {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns an empty memory manager backed by mf, mirrored in a new address
@@ -158,7 +182,6 @@ func New(p platform.Platform, mf *memfile.File) (*MemoryManager, error) {
 		pages:    make(map[uintptr]page),
 		mmapBase: p.MaxUserAddress(),
 		users:    1,
-		pinned:   make(map[uintptr]int32),
 	}, nil
 }
 
@@ -1045,15 +1068,13 @@ func (mm *MemoryManager) Unpin(addr uintptr, n int) {
 	if n <= 0 {
 		return
 	}
+	k := pinKey(addr, n)
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	for a := pageDown(addr); a < addr+uintptr(n) && a >= pageDown(addr); a += PageSize {
-		if c, ok := mm.pinned[a]; ok {
-			if c <= 1 {
-				delete(mm.pinned, a)
-			} else {
-				mm.pinned[a] = c - 1
-			}
+	for i, r := range mm.pins {
+		if r == k {
+			mm.pins = append(mm.pins[:i], mm.pins[i+1:]...)
+			return
 		}
 	}
 }
@@ -1062,6 +1083,7 @@ func (mm *MemoryManager) blocks(addr uintptr, n int, write, pin bool, out [][]by
 	if n == 0 {
 		return out, nil
 	}
+	key := pinKey(addr, n) // as Unpin computes it
 	if uintptr(n) > mm.maxAddr || addr > mm.maxAddr-uintptr(n) {
 		n = int(mm.maxAddr - min(addr, mm.maxAddr))
 		if n == 0 {
@@ -1070,8 +1092,17 @@ func (mm *MemoryManager) blocks(addr uintptr, n int, write, pin bool, out [][]by
 	}
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
-	first := true
 	base := len(out)
+	if pin {
+		// Pinned unless nothing could be translated (the caller
+		// unpins only what succeeded).
+		defer func() {
+			if len(out) > base {
+				mm.pins = append(mm.pins, key)
+			}
+		}()
+	}
+	first := true
 	var last *vma
 	for n > 0 {
 		pg, err := mm.translateCached(addr, write, false, &last)
@@ -1080,9 +1111,6 @@ func (mm *MemoryManager) blocks(addr uintptr, n int, write, pin bool, out [][]by
 				return out, err
 			}
 			return out, nil
-		}
-		if pin {
-			mm.pinned[pageDown(addr)]++
 		}
 		first = false
 		in := int(addr & (PageSize - 1))
@@ -1239,7 +1267,7 @@ func (mm *MemoryManager) ForkSnapshot() *Snapshot {
 		}
 		mm.forEachPage(v.start, v.end, func(a uintptr, p page) {
 			cp := page{off: p.off, file: p.file}
-			if !p.file && mm.pinned[a] > 0 {
+			if !p.file && mm.isPinned(a) {
 				// A write into this page is in flight: the child gets
 				// its own copy now.
 				if off, err := mm.mf.Allocate(1); err == nil {
