@@ -112,6 +112,15 @@ type AddressSpace interface {
 	Release()
 }
 
+// HostFileMapper is implemented by address spaces that can map a host file
+// straight into the application, read-only: its pages then come from the
+// host's page cache, with no copy into the memory file and no fault served
+// by the sentry. The caller keeps fd; shared says MAP_SHARED (else
+// MAP_PRIVATE).
+type HostFileMapper interface {
+	MapHostFile(addr, length uintptr, fd int, off int64, access Access, shared bool) error
+}
+
 // Context is an execution context: one application thread's view of the CPU.
 type Context interface {
 	// Switch runs application code in as with regs until an event, and returns

@@ -301,6 +301,21 @@ func (i *inode) Open(flags int) (vfs.FileDescriptionImpl, error) {
 	return &fileFD{i: i, fd: fd}, nil
 }
 
+// HostFD implements vfs.HostFileMappable: the FD that fills the page
+// cache.
+func (i *inode) HostFD() (int, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.readFD < 0 {
+		fd, err := i.fs.c.Open(i.id, unix.O_RDONLY)
+		if err != nil {
+			return -1, err
+		}
+		i.readFD = fd
+	}
+	return i.readFD, nil
+}
+
 // readAhead is how many pages a page-cache miss reads at once: the
 // aligned window around the missing page (a file mapping's fault chunk in
 // sentry/mm), so a fault costs one host read instead of one per page.

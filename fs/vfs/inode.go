@@ -152,6 +152,14 @@ type Mappable interface {
 	MapPage(index int64, write bool) (int64, error)
 }
 
+// HostFileMappable is implemented by mappables backed by a host file the
+// sentry holds open for reading: a read-only mapping of it may map the host
+// file itself (platform.HostFileMapper). HostFD returns that FD, which
+// stays open while the mappable lives.
+type HostFileMappable interface {
+	HostFD() (int, error)
+}
+
 // MappingCounter is implemented by mappables that need to know how many
 // shared mappings of them exist.
 type MappingCounter interface {

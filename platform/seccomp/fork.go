@@ -33,6 +33,7 @@ func vforkExec(a *execArgs) (pid uintptr, errno uintptr)
 type execArgs struct {
 	memFD, regionFD, imageFD uintptr
 	path, argv, envp         uintptr
+	sockFD                   uintptr
 }
 
 // The image's path ("" with AT_EMPTY_PATH), argument and environment
@@ -143,7 +144,8 @@ func stubImage(page []byte) []byte {
 }
 
 // imageFile writes img into a sealed memfd, whose number is at least
-// above+2 (the vfork child moves the region's FD to above+1).
+// above+3 (the vfork child moves the region's FD and the stub's socket to
+// above+1 and above+2).
 func imageFile(img []byte, above int) (int, error) {
 	fd, err := unix.MemfdCreate("sbx-stub", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
@@ -158,10 +160,16 @@ func imageFile(img []byte, above int) (int, error) {
 		done += n
 	}
 	unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
-	if fd > above+1 {
+	return fdAbove(fd, above+3)
+}
+
+// fdAbove returns fd, or, when it is below min, a duplicate at min or
+// above (close-on-exec) with fd closed.
+func fdAbove(fd, min int) (int, error) {
+	if fd >= min {
 		return fd, nil
 	}
-	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, above+2)
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, min)
 	unix.Close(fd)
 	return nfd, err
 }

@@ -16,6 +16,10 @@
 // application code: it executes the host syscalls the sentry asks for
 // (mmap, munmap, clone of new threads). See stub.asm for the protocol.
 //
+// A read-only mapping of a host file can be mapped straight from the host
+// FD (MapHostFile): the FD travels over a socket the stub holds at
+// memFD+2, and the stub maps and closes it.
+//
 // The region is writable by application code (it is in its address space):
 // nothing read from it is trusted; a thread that scribbles on its own slot
 // can only confuse its own process.
@@ -177,6 +181,16 @@ func stubCalls(memFD int) []stubCall {
 		{nr: unix.SYS_ARCH_PRCTL, args: []argIs{{0, 0x1002 /* ARCH_SET_FS */}}},
 		{nr: unix.SYS_CLONE, args: []argIs{{0, stubThreadFlags}}},
 		{nr: unix.SYS_MMAP, args: []argIs{{3, unix.MAP_SHARED | unix.MAP_FIXED | unix.MAP_POPULATE}, {4, uint32(memFD)}}},
+		// A host file handed over by MapHostFile: received on the stub's
+		// socket, mapped read-only, closed.
+		{nr: unix.SYS_RECVMSG, args: []argIs{{0, uint32(memFD + 2)}}},
+		{nr: unix.SYS_CLOSE},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_READ}, {3, unix.MAP_PRIVATE | unix.MAP_FIXED}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_READ | unix.PROT_EXEC}, {3, unix.MAP_PRIVATE | unix.MAP_FIXED}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_EXEC}, {3, unix.MAP_PRIVATE | unix.MAP_FIXED}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_READ}, {3, unix.MAP_SHARED | unix.MAP_FIXED}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_READ | unix.PROT_EXEC}, {3, unix.MAP_SHARED | unix.MAP_FIXED}}},
+		{nr: unix.SYS_MMAP, args: []argIs{{2, unix.PROT_EXEC}, {3, unix.MAP_SHARED | unix.MAP_FIXED}}},
 	}
 }
 
@@ -192,31 +206,29 @@ const (
 // other x86-64 syscall traps (SIGSYS), and another architecture's syscall
 // (int 0x80) kills the stub.
 func buildFilter(code uintptr, memFD int) ([]bpf.RawInstruction, error) {
-	// The body checks the number and arguments, ending each call's block
-	// in "allow"; falling off the end is "trap". Everything jumps forward
-	// over blocks, so the size of each block is computed first.
+	// The body has a block per listed call: the number, then each
+	// argument, is compared, and a mismatch skips to the next block (a
+	// call may be listed more than once, with other arguments); a block
+	// that matches ends in "allow". Falling off the end is "trap".
 	var body []bpf.Instruction
 	for _, c := range stubCalls(memFD) {
-		// nr == c.nr? else skip this block.
-		block := []bpf.Instruction{}
+		block := []bpf.Instruction{
+			bpf.LoadAbsolute{Off: 0, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.nr}, // SkipFalse patched below
+		}
 		for _, a := range c.args {
 			block = append(block,
 				bpf.LoadAbsolute{Off: uint32(16 + 8*a.index), Size: 4},
-				bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.value, SkipFalse: 0}) // patched below
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.value})
 		}
 		block = append(block, bpf.RetConstant{Val: retAllow})
-		// An argument mismatch traps: jump to the trap at the end of the
-		// block.
 		n := len(block)
 		for i := range block {
 			if j, ok := block[i].(bpf.JumpIf); ok {
-				j.SkipFalse = uint8(n - i - 1)
+				j.SkipFalse = uint8(n - i - 1) // to the next block
 				block[i] = j
 			}
 		}
-		block = append(block, bpf.RetConstant{Val: retTrap})
-		body = append(body, bpf.LoadAbsolute{Off: 0, Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: c.nr, SkipFalse: uint8(len(block))})
 		body = append(body, block...)
 	}
 	body = append(body, bpf.RetConstant{Val: retTrap})
@@ -252,8 +264,13 @@ type stub struct {
 	pid      int
 	pidfd    int
 	regionFD int
+	// sock is our end of the socket that hands the stub host FDs to map
+	// (its end is memFD+2 there).
+	sock int
 	// region is the sentry's mapping of the shared region.
 	region []byte
+	// hostMu serializes MapHostFile (it uses one scratch area in slot 0).
+	hostMu sync.Mutex
 
 	// ctlMu serializes requests to the main thread.
 	ctlMu sync.Mutex
@@ -287,9 +304,16 @@ type thread struct {
 
 var errStubDied = errors.New("stub process died")
 
-// NewAddressSpace implements platform.Platform.
+// NewAddressSpace implements platform.Platform: it starts a stub process
+// with its region and socket. (Starting one ahead of need, in the
+// background, made cold starts slower on 2 cores: it competed with the
+// sandbox's own start-up.)
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	fd, err := unix.MemfdCreate("sbx-stub", unix.MFD_CLOEXEC)
+	if err == nil {
+		// Above the numbers the vfork child moves FDs to.
+		fd, err = fdAbove(fd, p.memFD+3)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("memfd for the stub region: %w", err)
 	}
@@ -297,22 +321,40 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("sizing the stub region: %w", err)
 	}
-	region, err := unix.Mmap(fd, 0, regionSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	socks, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		unix.Close(fd)
+		return nil, fmt.Errorf("stub socket: %w", err)
+	}
+	theirs, err := fdAbove(socks[1], p.memFD+3)
+	if err != nil {
+		unix.Close(fd)
+		unix.Close(socks[0])
+		return nil, fmt.Errorf("stub socket: %w", err)
+	}
+	closeAll := func() {
+		unix.Close(fd)
+		unix.Close(socks[0])
+		unix.Close(theirs)
+	}
+	region, err := unix.Mmap(fd, 0, regionSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		closeAll()
 		return nil, fmt.Errorf("mapping the stub region: %w", err)
 	}
 	args := &execArgs{
 		memFD: uintptr(p.memFD), regionFD: uintptr(fd), imageFD: uintptr(p.imageFD),
 		path: uintptr(unsafe.Pointer(&stubPath[0])), argv: uintptr(unsafe.Pointer(&stubArgv[0])),
-		envp: uintptr(unsafe.Pointer(&stubEnvp[0])),
+		envp: uintptr(unsafe.Pointer(&stubEnvp[0])), sockFD: uintptr(theirs),
 	}
 	res := make(chan forkResult, 1)
 	p.forks <- forkRequest{args: args, res: res}
 	r := <-res
+	unix.Close(theirs)
 	if r.errno != 0 {
 		unix.Munmap(region)
 		unix.Close(fd)
+		unix.Close(socks[0])
 		return nil, fmt.Errorf("clone stub: %w", r.errno)
 	}
 	pidfd, err := unix.PidfdOpen(r.pid, 0)
@@ -321,9 +363,10 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 		reap(r.pid)
 		unix.Munmap(region)
 		unix.Close(fd)
+		unix.Close(socks[0])
 		return nil, fmt.Errorf("pidfd_open: %w", err)
 	}
-	s := &stub{p: p, pid: r.pid, pidfd: pidfd, regionFD: fd, region: region, threads: make(map[*context]*thread), byTID: make(map[int]*thread), refs: 1}
+	s := &stub{p: p, pid: r.pid, pidfd: pidfd, regionFD: fd, sock: socks[0], region: region, threads: make(map[*context]*thread), byTID: make(map[int]*thread), refs: 1}
 	s.slotUsed[0] = true
 	return s, nil
 }
@@ -513,6 +556,60 @@ func (s *stub) MapFile(addr, length uintptr, off int64, access platform.Access) 
 	return err
 }
 
+// Scratch area for MapHostFile in slot 0's control page (stub.asm's
+// layout ends before it): a msghdr, its iovec, a byte of data and the
+// control message carrying the FD.
+const (
+	scratchMsghdr = 0x100
+	scratchIovec  = 0x140
+	scratchByte   = 0x150
+	scratchCmsg   = 0x160
+)
+
+// MapHostFile implements platform.HostFileMapper: the host FD travels to
+// the stub over its socket (SCM_RIGHTS), the stub maps it (private or
+// shared, never writable: its filter allows nothing else) and closes it.
+// Faults in the mapping are then the host's: the application reads the
+// host's page cache with no copy and no round trip to the sentry.
+func (s *stub) MapHostFile(addr, length uintptr, fd int, off int64, access platform.Access, shared bool) error {
+	if access.Write {
+		return unix.EACCES
+	}
+	s.hostMu.Lock()
+	defer s.hostMu.Unlock()
+	if err := unix.Sendmsg(s.sock, []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+		return err
+	}
+	cb := s.region[:pageSize]
+	base := uint64(regionBase)
+	// struct msghdr: name, namelen, iov, iovlen, control, controllen, flags.
+	for i := scratchMsghdr; i < scratchCmsg+32; i++ {
+		cb[i] = 0
+	}
+	*quad(cb, scratchMsghdr+16) = base + scratchIovec
+	*quad(cb, scratchMsghdr+24) = 1
+	*quad(cb, scratchMsghdr+32) = base + scratchCmsg
+	*quad(cb, scratchMsghdr+40) = uint64(unix.CmsgSpace(4))
+	*quad(cb, scratchIovec) = base + scratchByte
+	*quad(cb, scratchIovec+8) = 1
+	stubSock := uintptr(s.p.memFD + 2)
+	if _, err := s.syscall(unix.SYS_RECVMSG, stubSock, uintptr(base+scratchMsghdr), unix.MSG_CMSG_CLOEXEC); err != nil {
+		return err
+	}
+	// struct cmsghdr: len (8), level (4), type (4), then the FD.
+	if *quad(cb, scratchCmsg) != uint64(unix.CmsgLen(4)) || *word(cb, scratchCmsg+8) != unix.SOL_SOCKET || *word(cb, scratchCmsg+12) != unix.SCM_RIGHTS {
+		return fmt.Errorf("%w: no FD received", errStubDied)
+	}
+	theirs := uintptr(*word(cb, scratchCmsg+16))
+	flags := uintptr(unix.MAP_PRIVATE | unix.MAP_FIXED)
+	if shared {
+		flags = unix.MAP_SHARED | unix.MAP_FIXED
+	}
+	_, err := s.syscall(unix.SYS_MMAP, addr, length, uintptr(access.Prot()), flags, theirs, uintptr(off))
+	s.syscall(unix.SYS_CLOSE, theirs)
+	return err
+}
+
 // Unmap implements platform.AddressSpace.
 func (s *stub) Unmap(addr, length uintptr) error {
 	_, err := s.syscall(unix.SYS_MUNMAP, addr, length)
@@ -546,6 +643,7 @@ func (s *stub) decRef() {
 	if last {
 		unix.Munmap(s.region)
 		unix.Close(s.regionFD)
+		unix.Close(s.sock)
 	}
 }
 

@@ -72,6 +72,14 @@ type vma struct {
 	// dontFork and wipeOnFork are madvise's MADV_DONTFORK and
 	// MADV_WIPEONFORK.
 	dontFork, wipeOnFork bool
+	// direct says the platform maps this range straight from the host
+	// file (platform.HostFileMapper), so a fault in it is the access's
+	// own fault. Cleared whenever the platform range is unmapped.
+	direct bool
+	// noDirect says the range must come from the memory file: it was
+	// writable at some point (it may hold private copies of file pages),
+	// or mapping the host file failed.
+	noDirect bool
 }
 
 func (v *vma) copyWith(start, end uintptr) *vma {
@@ -194,7 +202,45 @@ func (mm *MemoryManager) asMap(addr, length uintptr, off int64, acc platform.Acc
 
 func (mm *MemoryManager) asUnmap(addr, length uintptr) error {
 	mm.epoch++
+	for _, v := range mm.vmasIn(addr, addr+length) {
+		v.direct = false
+	}
 	return mm.as.Unmap(addr, length)
+}
+
+// directOK says whether v may be mapped straight from its host file: a
+// read-only (never writable) mapping of a file with a host FD, on a
+// platform that can.
+func (mm *MemoryManager) directOK(v *vma) bool {
+	if v.noDirect || v.perms.Write || !(v.perms.Read || v.perms.Execute) || v.mappable == nil {
+		return false
+	}
+	if _, ok := v.mappable.(vfs.HostFileMappable); !ok {
+		return false
+	}
+	_, ok := mm.as.(platform.HostFileMapper)
+	return ok
+}
+
+// mapDirect maps all of v straight from its host file (directOK(v)). On
+// failure v is marked to come from the memory file from then on.
+func (mm *MemoryManager) mapDirect(v *vma) error {
+	fd, err := v.mappable.(vfs.HostFileMappable).HostFD()
+	if err == nil {
+		mm.epoch++
+		err = mm.as.(platform.HostFileMapper).MapHostFile(v.start, v.end-v.start, fd, v.fileOff, v.perms, !v.private)
+	}
+	if err != nil {
+		v.noDirect = true
+		return err
+	}
+	v.direct = true
+	// Memory-file pages mapped there before are replaced.
+	mm.forEachPage(v.start, v.end, func(a uintptr, p page) {
+		p.mapped = false
+		mm.pages[a] = p
+	})
+	return nil
 }
 
 // Epoch returns a counter of changes to the platform address space: a
@@ -472,7 +518,7 @@ func (mm *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		}
 	}
 	v := &vma{start: addr, end: addr + length, perms: o.Perms, private: o.Private, growsDown: o.GrowsDown, name: o.Name,
-		mappable: o.Mappable, fileOff: o.Offset, noWrite: o.NoWrite}
+		mappable: o.Mappable, fileOff: o.Offset, noWrite: o.NoWrite, noDirect: o.Perms.Write}
 	mm.vmas.ReplaceOrInsert(v)
 	track(v, 1)
 	if o.Populate {
@@ -539,6 +585,9 @@ func (mm *MemoryManager) Mprotect(addr, length uintptr, perms platform.Access) e
 	mm.split(end)
 	for _, v := range mm.vmasIn(addr, end) {
 		v.perms = perms
+		if perms.Write {
+			v.noDirect = true
+		}
 	}
 	mm.unmapPlatform(addr, end)
 	return nil
@@ -623,11 +672,13 @@ func (mm *MemoryManager) move(old, oldLen, dst, newLen uintptr) {
 	mm.split(old + oldLen)
 	src := mm.findVMA(old)
 	mm.vmas.Delete(src)
-	mm.vmas.ReplaceOrInsert(src.copyWith(dst, dst+newLen))
+	moved := src.copyWith(dst, dst+newLen)
+	moved.direct = false // nothing is mapped at dst yet
+	mm.vmas.ReplaceOrInsert(moved)
 	mm.asUnmap(old, oldLen)
-	var moved []uintptr
-	mm.forEachPage(old, old+oldLen, func(a uintptr, p page) { moved = append(moved, a) })
-	for _, a := range moved {
+	var movedPages []uintptr
+	mm.forEachPage(old, old+oldLen, func(a uintptr, p page) { movedPages = append(movedPages, a) })
+	for _, a := range movedPages {
 		p := mm.pages[a]
 		delete(mm.pages, a)
 		p.mapped = false
@@ -887,6 +938,21 @@ func (mm *MemoryManager) HandleFault(addr uintptr, epoch uint64) (Fault, error) 
 	if !v.perms.Read && !v.perms.Write && !v.perms.Execute {
 		return segv(SegvAccerr)
 	}
+	if v.direct {
+		if mm.epoch != epoch {
+			return Fault{}, nil // mapped since the thread ran: retry
+		}
+		// The host file is mapped there: an access it does not allow,
+		// or a page beyond the end of the file (SIGBUS, as in Linux).
+		idx := (v.fileOff + int64(a-v.start)) / PageSize
+		if _, err := v.mappable.MapPage(idx, false); err == unix.EFAULT {
+			return Fault{Signo: int(unix.SIGBUS), Code: BusAdrerr}, nil
+		}
+		return segv(SegvAccerr)
+	}
+	if mm.directOK(v) && mm.mapDirect(v) == nil {
+		return Fault{}, nil
+	}
 	if p, ok := mm.pages[a]; ok && p.mapped {
 		if ((p.file && v.private) || p.cow) && v.perms.Write {
 			// A write to a page shared copy-on-write: copy it.
@@ -976,6 +1042,12 @@ func (mm *MemoryManager) translateCached(addr uintptr, write, force bool, last *
 			p = mm.pages[a]
 		}
 		if write && ((p.file && v.private) || p.cow) {
+			// A private copy (a forced write into a read-only
+			// mapping): the host file may no longer be mapped here.
+			v.noDirect = true
+			if v.direct {
+				mm.unmapPlatform(v.start, v.end)
+			}
 			var err error
 			if p, err = mm.cowLocked(a, p); err != nil {
 				return nil, unix.EFAULT
@@ -1252,6 +1324,7 @@ func (mm *MemoryManager) ForkSnapshot() *Snapshot {
 			return true
 		}
 		c := *v
+		c.direct = false // the child's address space starts empty
 		s.vmas = append(s.vmas, &c)
 		// The snapshot holds its mappings from now on (handed to the
 		// child's address space), so a mappable cannot go away before
