@@ -4,7 +4,8 @@
 #
 # Page layout: code from offset 0; the quad at 0x800 is the top of the user
 # address space, the quad at 0x808 the base of the shared region (which ends
-# where this page starts), the long at 0x810 the handler's spin count; then
+# where this page starts), the long at 0x810 the handler's spin count (the
+# sched_yield rounds) and at 0x814 its busy-wait count (pause rounds); then
 # what stub_boot needs, written by seccomp.go: the long at 0x818 the memory
 # file's FD (the region's FD is the next number), the kernel sigaction for
 # handled signals at 0x820 and for ignored ones at 0x840, the quad at 0x860
@@ -210,6 +211,17 @@ post:
 	mov eax, SYS_futex
 	syscall
 wait_resume:
+	mov ecx, dword ptr [rip + pause_count_local]
+	test ecx, ecx
+	jz wait_yield
+busy:                                   # a few microseconds without a syscall:
+	mov eax, [r12]                  # a sentry on another CPU answers in that
+	cmp eax, 1                      # time, and a sched_yield costs more
+	jne resumed
+	pause
+	dec ecx
+	jnz busy
+wait_yield:
 	mov ecx, dword ptr [rip + spin_count_local]
 spin:
 	mov eax, [r12]
@@ -279,3 +291,7 @@ stub_end:
 spin_count:
 spin_count_local:
 	.long 300
+	.globl pause_count
+pause_count:
+pause_count_local:
+	.long 200

@@ -135,7 +135,7 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		cmd.Env = []string{}
 		// The platform's tuning knobs (for measuring) are the only
 		// variables the sandbox process sees.
-		for _, k := range []string{"SBX_SECCOMP_SPIN_SENTRY", "SBX_SECCOMP_SPIN_STUB"} {
+		for _, k := range []string{"SBX_SECCOMP_SPIN_SENTRY", "SBX_SECCOMP_SPIN_STUB", "SBX_SECCOMP_BUSY_SENTRY", "SBX_SECCOMP_BUSY_STUB"} {
 			if v, ok := os.LookupEnv(k); ok {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
