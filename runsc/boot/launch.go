@@ -18,6 +18,7 @@ import (
 
 	"sbx/gofer/confine"
 	"sbx/gofer/proto"
+	"sbx/runsc/cgroup"
 	"sbx/sentry/kernel"
 	"sbx/syscalls"
 )
@@ -63,6 +64,9 @@ type LaunchConfig struct {
 	HasGofer   bool
 	// Timeout, if positive, kills the sandbox that long after it starts.
 	Timeout time.Duration
+	// CPUs, if positive, bounds the sandbox process's CPU time to that
+	// many CPUs with a cgroup (see runsc/cgroup).
+	CPUs float64
 	// DebugSeccomp lets host syscalls outside the sandbox process's
 	// allow-list through, after the launcher has named them.
 	DebugSeccomp bool
@@ -127,6 +131,17 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		}
 	}
 	attr.Setpgid = true
+	var cg *cgroup.CPU
+	if lc.CPUs > 0 {
+		var err error
+		if cg, err = cgroup.NewCPU(lc.CPUs, fmt.Sprintf("sbx-%d", os.Getpid())); err != nil {
+			return 0, err
+		}
+		defer cg.Remove()
+		if cg.V2 {
+			attr.UseCgroupFD, attr.CgroupFD = true, cg.FD
+		}
+	}
 	start := func(a *syscall.SysProcAttr) (*exec.Cmd, error) {
 		cmd := exec.Command(self, "sandbox")
 		cmd.Args[0] = "sbx-sandbox"
@@ -176,6 +191,14 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
 		confine.DropBoundingExcept(unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP)
+		if cg != nil {
+			// A v1 group takes this thread for the fork: the
+			// sandbox process starts in it.
+			if err := cg.Enter(); err != nil {
+				started <- startResult{nil, fmt.Errorf("--cpus: entering %s: %w", cg.Dir, err)}
+				return
+			}
+		}
 		cmd, err := start(attr)
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
 			// No namespaces for us here (an unprivileged user without
@@ -185,6 +208,9 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 			a := *attr
 			a.Cloneflags = 0
 			cmd, err = start(&a)
+		}
+		if cg != nil {
+			cg.Leave()
 		}
 		started <- startResult{cmd, err}
 		if err == nil {

@@ -24,6 +24,7 @@ import (
 
 	"sbx/gofer/server"
 	"sbx/runsc/boot"
+	"sbx/runsc/cgroup"
 	"sbx/sentry/kernel"
 	"sbx/sentry/loader"
 )
@@ -110,6 +111,7 @@ type runOptions struct {
 	tty      bool
 	stdin    bool
 	debugSec bool
+	cpus     float64
 }
 
 // listFlag collects a repeatable flag.
@@ -147,6 +149,7 @@ func newRunFlagSet(o *runOptions, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.pids, "pids-limit", 0, "at most `N` processes and threads in the sandbox (fork and clone then fail with EAGAIN); 0: no limit")
 	fs.BoolVar(&o.debugSec, "debug-seccomp", false, "name each host syscall the sentry makes outside its seccomp allow-list, and let it through (for sbx developers; without it such a call kills the sandbox)")
 	fs.StringVar(&o.memory, "memory", "", "bound the sandbox's memory (all application memory and its in-memory files) to `SIZE` bytes, with a K, M, G or T suffix (e.g. 256M, 1G); a program that needs more gets ENOMEM or is killed with SIGKILL, as by the OOM killer; default: no limit")
+	fs.Float64Var(&o.cpus, "cpus", 0, "bound the sandbox's CPU time to `N` CPUs (e.g. 0.5, 2) with a cgroup: v2 when its cpu controller is available, else v1; sbx says so and exits when neither can be used; 0: no limit")
 	fs.DurationVar(&o.timeout, "timeout", 0, "kill the whole sandbox after `DURATION` (e.g. 30s, 5m); sbx then exits with status 124, as timeout(1) does; 0: no limit")
 	fs.BoolVar(&o.tty, "t", false, "give the program a terminal of the sandbox's own (a pseudo-terminal: line editing, ^C, job control, window size) connected to sbx's standard streams")
 	fs.BoolVar(&o.stdin, "i", true, "keep standard input attached (the default; -i=false gives the program /dev/null)")
@@ -227,6 +230,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sbx run: --memory: %v\n", err)
 		return exitUsage
 	}
+	if o.cpus < 0 || o.cpus != o.cpus || o.cpus > 1e6 {
+		fmt.Fprintf(stderr, "sbx run: --cpus %v: want a number of CPUs above 0 (0: no limit)\n", o.cpus)
+		return exitUsage
+	}
 	if o.timeout < 0 {
 		fmt.Fprintf(stderr, "sbx run: --timeout %v: must not be negative\n", o.timeout)
 		return exitUsage
@@ -270,7 +277,7 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		Platform: cfg.Platform, Path: cfg.Path, Argv: cfg.Argv, Envv: cfg.Envv, MemoryLimit: cfg.MemoryLimit,
 		Creds: cfg.Creds, RootDir: cfg.RootDir, Binds: cfg.Binds, Cwd: cfg.Cwd, PidsLimit: cfg.PidsLimit,
 		Terminal: cfg.Terminal, Strace: o.strace, DebugLog: o.debugLog, ProfileCPU: o.cpuProf,
-		DebugSeccomp: o.debugSec, Timeout: o.timeout,
+		DebugSeccomp: o.debugSec, Timeout: o.timeout, CPUs: o.cpus,
 	}
 	// The standard streams as files (os.Stdin and friends for 0-2, so no
 	// second *os.File closes them when collected).
@@ -293,6 +300,10 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 		defer backstop.Stop()
 	}
 	code, err := boot.Launch(lc, cfg.Binary, stdio, log)
+	if errors.Is(err, cgroup.ErrUnavailable) {
+		fmt.Fprintf(stderr, "sbx run: --cpus: %v\n", err)
+		return exitInternal
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sbx: sandbox failed: %v\n", err)
 		return exitInternal
