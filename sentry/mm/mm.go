@@ -401,10 +401,16 @@ func (mm *MemoryManager) unmapPlatform(start, end uintptr) {
 // dropPages frees the pages in [start, end) and unmaps them from the platform.
 func (mm *MemoryManager) dropPages(start, end uintptr) {
 	mm.asUnmap(start, end-start)
+	var offs []int64
 	mm.forEachPage(start, end, func(a uintptr, p page) {
-		mm.free(p)
+		if !p.file {
+			offs = append(offs, p.off)
+		}
 		delete(mm.pages, a)
 	})
+	if len(offs) > 0 {
+		mm.mf.DecRefAll(offs)
+	}
 }
 
 // removeRange deletes every mapping in [start, end).
