@@ -51,7 +51,10 @@ static void wait_stopped(pid_t g, int sig) {
   CHILD_CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == sig);
 }
 
-/* continue_in_foreground: make g's group the foreground and continue it */
+/* continue_in_foreground: make g's group the foreground and continue it.
+ * The child must not exit before this returns: a child that has exited by
+ * the time of the waitpid is reported as exited, not continued (natively
+ * too), so the cases make it wait on a pipe. */
 static void continue_in_foreground(int r, pid_t g) {
   block_sig(SIGTTOU); /* the leader is now in the background */
   CHILD_CHECK(tcsetpgrp(r, g) == 0);
@@ -111,15 +114,21 @@ TEST(background_write_with_tostop_stops_with_sigttou) {
     CHILD_CHECK(tcgetattr(r, &t) == 0);
     t.c_lflag |= TOSTOP;
     CHILD_CHECK(tcsetattr(r, TCSANOW, &t) == 0);
+    int go[2];
+    CHILD_CHECK(pipe(go) == 0);
     pid_t g = fork();
     if (g == 0) {
+      close(go[1]);
       setpgid(0, 0);
       CHILD_CHECK(write(r, "out", 3) == 3); /* stops first */
+      get1(go[0]); /* exits only after the leader has seen it continue */
       _exit(0);
     }
+    close(go[0]);
     setpgid(g, g);
     wait_stopped(g, SIGTTOU);
     continue_in_foreground(r, g);
+    put1(go[1], 'x');
     expect_child_ok(g);
     _exit(0);
   }
@@ -135,18 +144,24 @@ TEST(background_tcsetattr_stops_with_sigttou) {
   if (pid == 0) {
     child_guard(20);
     int r = leader_with_ctty(name);
+    int go[2];
+    CHILD_CHECK(pipe(go) == 0);
     pid_t g = fork();
     if (g == 0) {
+      close(go[1]);
       setpgid(0, 0);
       struct termios t;
       CHILD_CHECK(tcgetattr(r, &t) == 0); /* reading settings is allowed */
       t.c_lflag &= ~ECHO;
       CHILD_CHECK(tcsetattr(r, TCSANOW, &t) == 0); /* stops first */
+      get1(go[0]); /* exits only after the leader has seen it continue */
       _exit(0);
     }
+    close(go[0]);
     setpgid(g, g);
     wait_stopped(g, SIGTTOU);
     continue_in_foreground(r, g);
+    put1(go[1], 'x');
     expect_child_ok(g);
     struct termios t;
     CHILD_CHECK(tcgetattr(r, &t) == 0);
