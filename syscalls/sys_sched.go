@@ -36,7 +36,8 @@ func registerSched(t *Table) {
 }
 
 // schedTarget resolves the pid of a sched_* call: 0 is the caller, others
-// a thread id.
+// a thread id, or the pid of a zombie (found until it is reaped, as in
+// Linux).
 func schedTarget(t *kernel.Task, pid int) (*kernel.Task, error) {
 	if pid < 0 {
 		return nil, unix.EINVAL
@@ -44,7 +45,7 @@ func schedTarget(t *kernel.Task, pid int) (*kernel.Task, error) {
 	if pid == 0 {
 		return t, nil
 	}
-	target, ok := t.Kernel().Task(pid)
+	target, ok := t.Kernel().TaskOrZombie(pid)
 	if !ok {
 		return nil, unix.ESRCH
 	}

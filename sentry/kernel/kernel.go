@@ -360,6 +360,21 @@ func (k *Kernel) Task(tid int) (*Task, bool) {
 	return t, ok
 }
 
+// TaskOrZombie is Task, except that the pid of a process that has exited
+// and is not yet reaped finds its (exited) leader, as Linux's pid lookups
+// find a zombie until wait(2) releases it.
+func (k *Kernel) TaskOrZombie(tid int) (*Task, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if t, ok := k.tasks[tid]; ok {
+		return t, true
+	}
+	if tg, ok := k.tgs[tid]; ok && tg.leader != nil {
+		return tg.leader, true
+	}
+	return nil, false
+}
+
 // Tasks returns the live tasks.
 func (k *Kernel) Tasks() []*Task {
 	k.mu.Lock()

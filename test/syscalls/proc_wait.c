@@ -14,7 +14,8 @@
  * CLD_CONTINUED); "WNOHANG ... no children in a waitable state" zeroes si_pid
  * and si_signo on Linux; NOTES: zombies, SIGCHLD set to SIG_IGN; ERRORS:
  * ECHILD, EINVAL), wait4(2) (rusage), core(5) (no core file when RLIMIT_CORE
- * is 0: such children report no core dump), kill(2) (a zombie still exists
+ * is 0: such children report no core dump), kill(2) and sched_getscheduler(2)
+ * (a zombie still exists
  * for kill) and signal(7).
  *
  * The raw waitid system call's fifth argument (a struct rusage, filled only
@@ -28,6 +29,7 @@
 #include "harness.h"
 #include "data/procutil.h"
 
+#include <sched.h>
 #include <sys/resource.h>
 
 /* a child that exits when the parent closes the write end of gate */
@@ -291,8 +293,14 @@ TEST(zombie_exists_until_reaped) {
   CHECK_EQ(kill(pid, 0), 0);
   CHECK_EQ(kill(pid, SIGTERM), 0);
   CHECK_EQ(getpgid(pid), getpgrp());
+  /* and to the scheduler queries, which find the task until it is reaped */
+  CHECK_EQ(sched_getscheduler(pid), SCHED_OTHER);
+  struct sched_param sp;
+  CHECK_EQ(sched_getparam(pid, &sp), 0);
+  CHECK_EQ(sp.sched_priority, 0);
   expect_exit(pid, 0);
   CHECK_ERRNO(kill(pid, 0), ESRCH);
+  CHECK_ERRNO(sched_getscheduler(pid), ESRCH);
 }
 
 TEST(stopped_and_continued_reports) {
