@@ -115,15 +115,15 @@ var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 50)
 
 // busyTime and stubBusy are how long each side first polls without any
 // syscall (the stub executes pause between looks; about 20 ns each on this
-// machine's CPUs): when the other side runs on another CPU, the answer
-// comes within a few microseconds, and a sched_yield costs about as much
-// on a VM. SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB override them.
-// Measured here: 4 us and 200 took a getpid round trip from 6.7 to 5.6-6.3
-// us and a pipe round trip from 260-310 to 225-265 us, and cost fork-heavy
-// runs 3%; 20 us and 1000 gave 5.1-5.2 us and 205-215 us but cost them 15%.
+// machine's CPUs) before the sched_yield phase. Off by default: measured
+// here, 4 us and 200 took a getpid round trip from 6.7 to 5.6-6.3 us, but
+// doubled a futex ping-pong between two threads (median 64 -> 130 us over
+// 10 runs each) and cost fork-heavy runs 3%: with more runnable threads
+// than the 2 CPUs, a spinning stub thread holds the CPU the other side
+// needs. SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB set them.
 var (
-	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 4*time.Microsecond)
-	stubBusy = envInt("SBX_SECCOMP_BUSY_STUB", 200)
+	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 0)
+	stubBusy = envInt("SBX_SECCOMP_BUSY_STUB", 0)
 )
 
 // Platform is the seccomp platform. memFD is the memory file's host FD;
