@@ -105,13 +105,6 @@ type page struct {
 	cow bool
 }
 
-// free releases this address space's hold on p.
-func (mm *MemoryManager) free(p page) {
-	if !p.file {
-		mm.mf.DecRef(p.off)
-	}
-}
-
 // mapAccess is how a page is mapped in the platform: its VMA's permissions,
 // less write for a page to be copied on write.
 func mapAccess(v *vma, p page) platform.Access {
@@ -289,16 +282,25 @@ func (mm *MemoryManager) Release() {
 		return
 	}
 	mm.users = 0
+	// The address space goes first (its process dies meanwhile); the
+	// pages then go back to the memory file in runs, one hole punched
+	// per run (one per page took milliseconds at every exit).
+	mm.as.Release()
+	offs := make([]int64, 0, len(mm.pages))
 	for a, p := range mm.pages {
-		mm.free(p)
+		if !p.file {
+			offs = append(offs, p.off)
+		}
 		delete(mm.pages, a)
+	}
+	if len(offs) > 0 {
+		mm.mf.DecRefAll(offs)
 	}
 	mm.vmas.Ascend(func(v *vma) bool {
 		track(v, -1)
 		return true
 	})
 	mm.vmas.Clear(false)
-	mm.as.Release()
 }
 
 // findVMA returns the VMA containing addr, or nil.
