@@ -282,8 +282,10 @@ type stub struct {
 	sock int
 	// region is the sentry's mapping of the shared region.
 	region []byte
-	// hostMu serializes MapHostFile (it uses one scratch area in slot 0).
-	hostMu sync.Mutex
+	// hostMu serializes MapHostFile (it uses one scratch area in slot 0)
+	// and guards hostSeq, the sequence number of its last message.
+	hostMu  sync.Mutex
+	hostSeq byte
 
 	// ctlMu serializes requests to the main thread.
 	ctlMu sync.Mutex
@@ -601,7 +603,11 @@ func (s *stub) MapHostFile(addr, length uintptr, fd int, off int64, access platf
 	}
 	s.hostMu.Lock()
 	defer s.hostMu.Unlock()
-	if err := unix.Sendmsg(s.sock, []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+	// The data byte is a sequence number: a message left queued by an
+	// earlier call that failed is recognized, and its FD closed, rather
+	// than mapped in place of this one.
+	s.hostSeq++
+	if err := unix.Sendmsg(s.sock, []byte{s.hostSeq}, unix.UnixRights(fd), nil, unix.MSG_DONTWAIT); err != nil {
 		return err
 	}
 	cb := s.region[:pageSize]
@@ -617,14 +623,22 @@ func (s *stub) MapHostFile(addr, length uintptr, fd int, off int64, access platf
 	*quad(cb, scratchIovec) = base + scratchByte
 	*quad(cb, scratchIovec+8) = 1
 	stubSock := uintptr(s.p.memFD + 2)
-	if _, err := s.syscall(unix.SYS_RECVMSG, stubSock, uintptr(base+scratchMsghdr), unix.MSG_CMSG_CLOEXEC); err != nil {
-		return err
+	var theirs uintptr
+	for {
+		*quad(cb, scratchMsghdr+40) = uint64(unix.CmsgSpace(4))
+		if _, err := s.syscall(unix.SYS_RECVMSG, stubSock, uintptr(base+scratchMsghdr), unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT); err != nil {
+			return err
+		}
+		// struct cmsghdr: len (8), level (4), type (4), then the FD.
+		if *quad(cb, scratchCmsg) != uint64(unix.CmsgLen(4)) || *word(cb, scratchCmsg+8) != unix.SOL_SOCKET || *word(cb, scratchCmsg+12) != unix.SCM_RIGHTS {
+			return fmt.Errorf("%w: no FD received", errStubDied)
+		}
+		theirs = uintptr(*word(cb, scratchCmsg+16))
+		if cb[scratchByte] == s.hostSeq {
+			break
+		}
+		s.syscall(unix.SYS_CLOSE, theirs) // a stale one
 	}
-	// struct cmsghdr: len (8), level (4), type (4), then the FD.
-	if *quad(cb, scratchCmsg) != uint64(unix.CmsgLen(4)) || *word(cb, scratchCmsg+8) != unix.SOL_SOCKET || *word(cb, scratchCmsg+12) != unix.SCM_RIGHTS {
-		return fmt.Errorf("%w: no FD received", errStubDied)
-	}
-	theirs := uintptr(*word(cb, scratchCmsg+16))
 	flags := uintptr(unix.MAP_PRIVATE | unix.MAP_FIXED)
 	if shared {
 		flags = unix.MAP_SHARED | unix.MAP_FIXED
