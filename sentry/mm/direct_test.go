@@ -124,3 +124,32 @@ func TestDirectHostMapping(t *testing.T) {
 	require.Zero(t, f.Signo)
 	require.Len(t, p.spaces[1].hostMaps, 1)
 }
+
+// TestDirectHostMappingGrows: a host-mapped range grown in place by mremap
+// is mapped again, whole, at the next fault in its new tail (the tail was
+// not mapped: a fault there is not the access's own).
+func TestDirectHostMappingGrows(t *testing.T) {
+	mf, err := memfile.New(64 << 20)
+	require.NoError(t, err)
+	t.Cleanup(mf.Release)
+	p := &hostPlatform{}
+	m, err := New(p, mf)
+	require.NoError(t, err)
+	t.Cleanup(m.Release)
+	as := p.spaces[0]
+	file := &hostFile{mf: mf, size: 8 * int64(pg)}
+	ro := platform.Access{Read: true}
+	addr, err := m.MMap(MMapOpts{Addr: 0x10000000, Fixed: true, Length: 2 * pg, Perms: ro, Private: true, Mappable: file})
+	require.NoError(t, err)
+	_, err = m.HandleFault(addr, m.Epoch())
+	require.NoError(t, err)
+	require.Len(t, as.hostMaps, 1)
+	got, err := m.Mremap(addr, 2*pg, 4*pg, 0, 0) // grows in place: nothing follows it
+	require.NoError(t, err)
+	require.Equal(t, addr, got)
+	f, err := m.HandleFault(addr+3*pg, m.Epoch())
+	require.NoError(t, err)
+	require.Zero(t, f.Signo, "a fault in the grown tail was taken for a bad access")
+	require.Len(t, as.hostMaps, 2)
+	require.Equal(t, mapCall{addr, 4 * pg, 0, ro}, as.hostMaps[1])
+}

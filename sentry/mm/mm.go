@@ -659,6 +659,9 @@ func (mm *MemoryManager) Mremap(old, oldLen, newLen uintptr, flags int, newAddr 
 	if old+oldLen == v.end && newLen-oldLen <= mm.maxAddr-v.end && !mm.overlaps(v.end, old+newLen) {
 		mm.vmas.Delete(v)
 		v.end = old + newLen
+		// The new tail is not mapped in the platform: a host-file
+		// mapping is made again, whole, at the next fault.
+		v.direct = false
 		mm.vmas.ReplaceOrInsert(v)
 		return old, nil
 	}
