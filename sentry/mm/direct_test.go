@@ -52,11 +52,9 @@ func (f *hostFile) MapPage(index int64, write bool) (int64, error) {
 }
 func (f *hostFile) HostFD() (int, error) { return 100, nil }
 
-// TestDirectHostMapping: a read-only file mapping is mapped from the host
-// file on its first fault, whole; a later fault there is the access's own
-// (SIGSEGV, or SIGBUS past the end of the file); a mapping that is or was
-// writable never is; mprotect and fork's child start over.
-func TestDirectHostMapping(t *testing.T) {
+// newHostMM returns a memory manager on a platform that maps host files.
+func newHostMM(t *testing.T) (*MemoryManager, *hostPlatform, *memfile.File) {
+	t.Helper()
 	mf, err := memfile.New(64 << 20)
 	require.NoError(t, err)
 	t.Cleanup(mf.Release)
@@ -64,6 +62,15 @@ func TestDirectHostMapping(t *testing.T) {
 	m, err := New(p, mf)
 	require.NoError(t, err)
 	t.Cleanup(m.Release)
+	return m, p, mf
+}
+
+// TestDirectHostMapping: a read-only file mapping is mapped from the host
+// file on its first fault, whole; a later fault there is the access's own
+// (SIGSEGV, or SIGBUS past the end of the file); a mapping that is or was
+// writable never is; mprotect and fork's child start over.
+func TestDirectHostMapping(t *testing.T) {
+	m, p, mf := newHostMM(t)
 	as := p.spaces[0]
 	file := &hostFile{mf: mf, size: 3 * int64(pg)}
 	ro := platform.Access{Read: true, Execute: true}
@@ -129,13 +136,7 @@ func TestDirectHostMapping(t *testing.T) {
 // is mapped again, whole, at the next fault in its new tail (the tail was
 // not mapped: a fault there is not the access's own).
 func TestDirectHostMappingGrows(t *testing.T) {
-	mf, err := memfile.New(64 << 20)
-	require.NoError(t, err)
-	t.Cleanup(mf.Release)
-	p := &hostPlatform{}
-	m, err := New(p, mf)
-	require.NoError(t, err)
-	t.Cleanup(m.Release)
+	m, p, mf := newHostMM(t)
 	as := p.spaces[0]
 	file := &hostFile{mf: mf, size: 8 * int64(pg)}
 	ro := platform.Access{Read: true}
