@@ -44,6 +44,9 @@ type Platform struct {
 
 // New returns a ptrace platform whose address spaces map from memFD.
 func New(memFD int) (*Platform, error) {
+	if err := platform.QuietChildSignals(); err != nil {
+		return nil, err
+	}
 	base, err := stubInit()
 	if err != nil {
 		return nil, err
@@ -135,7 +138,7 @@ func (s *stub) create() (*thread, error) {
 		s.kill()
 		return nil, fmt.Errorf("PTRACE_SETOPTIONS: %w", err)
 	}
-	if err := unix.PtraceGetRegs(pid, &s.initRegs); err != nil {
+	if err := getRegs(pid, &s.initRegs); err != nil {
 		s.kill()
 		return nil, fmt.Errorf("PTRACE_GETREGS: %w", err)
 	}
@@ -180,7 +183,7 @@ func (t *thread) hostSyscallAt(site uintptr, nr uintptr, args ...uintptr) (uintp
 		a[i] = uint64(v)
 	}
 	regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9 = a[0], a[1], a[2], a[3], a[4], a[5]
-	if err := unix.PtraceSetRegs(t.tid, &regs); err != nil {
+	if err := setRegs(t.tid, &regs); err != nil {
 		return 0, fmt.Errorf("PTRACE_SETREGS on stub thread %d: %w", t.tid, err)
 	}
 	if err := unix.PtraceCont(t.tid, 0); err != nil {
@@ -203,7 +206,7 @@ func (t *thread) hostSyscallAt(site uintptr, nr uintptr, args ...uintptr) (uintp
 				unix.PtraceCont(t.tid, 0)
 				continue
 			}
-			if err := unix.PtraceGetRegs(t.tid, &regs); err != nil {
+			if err := getRegs(t.tid, &regs); err != nil {
 				return 0, fmt.Errorf("PTRACE_GETREGS: %w", err)
 			}
 			if r := int64(regs.Rax); r < 0 && r > -4096 {
@@ -427,7 +430,7 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 
 	// Segment selectors and the flags the kernel checks come from the stub.
 	regs.Cs, regs.Ss, regs.Ds, regs.Es = s.initRegs.Cs, s.initRegs.Ss, s.initRegs.Ds, s.initRegs.Es
-	if err := unix.PtraceSetRegs(t.tid, regs); err != nil {
+	if err := setRegs(t.tid, regs); err != nil {
 		return platform.Event{}, fmt.Errorf("PTRACE_SETREGS on stub thread %d: %w", t.tid, err)
 	}
 	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SYSEMU, uintptr(t.tid), 0, 0, 0, 0); e != 0 {
@@ -440,7 +443,7 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 	if !ws.Stopped() {
 		return platform.Event{}, fmt.Errorf("%w: status %#x", errStubDied, uint32(ws))
 	}
-	if err := unix.PtraceGetRegs(t.tid, regs); err != nil {
+	if err := getRegs(t.tid, regs); err != nil {
 		return platform.Event{}, fmt.Errorf("PTRACE_GETREGS on stub thread %d: %w", t.tid, err)
 	}
 	sig := ws.StopSignal()
@@ -468,6 +471,23 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 		ev.Kind = platform.EventFault
 	}
 	return ev, nil
+}
+
+// getRegs and setRegs are PTRACE_GETREGS and PTRACE_SETREGS as raw
+// syscalls: they never block (the thread is stopped), so the Go runtime's
+// system-call bookkeeping would only add to every traced syscall.
+func getRegs(tid int, regs *platform.Registers) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(regs)), 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func setRegs(tid int, regs *platform.Registers) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGS, uintptr(tid), 0, uintptr(unsafe.Pointer(regs)), 0, 0); e != 0 {
+		return e
+	}
+	return nil
 }
 
 func le32(b []byte) uint32 {

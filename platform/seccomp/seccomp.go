@@ -141,6 +141,9 @@ var (
 
 // New returns the seccomp platform whose address spaces map from memFD.
 func New(memFD int) (*Platform, error) {
+	if err := platform.QuietChildSignals(); err != nil {
+		return nil, err
+	}
 	prog, err := buildFilter(codeBase, memFD)
 	if err != nil {
 		return nil, err
