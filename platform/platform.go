@@ -141,6 +141,21 @@ type Context interface {
 	Release()
 }
 
+// MovableContext is a Context that does not need one host thread for its
+// whole life: the sentry may let the goroutine that switches into it off
+// its OS thread while the task waits, and carry on from another one. Detach
+// is called on the old thread before, Attach on the new one after. A
+// context whose platform traces threads (ptrace) must not implement it:
+// only the tracer thread may resume a tracee. Letting goroutines move
+// matters because Go hands a goroutine locked to an OS thread from one
+// thread to another on every wake-up (tens of microseconds on a VM),
+// where an unlocked one just runs on the waker's thread.
+type MovableContext interface {
+	Context
+	Detach()
+	Attach()
+}
+
 // Platform creates address spaces and contexts.
 type Platform interface {
 	// NewAddressSpace creates an empty address space.

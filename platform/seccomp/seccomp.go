@@ -81,6 +81,7 @@ const (
 	cbSentryWaiting = 0x38
 	cbStubWaiting   = 0x3c
 	cbAltStack      = 0x40
+	cbSleepNow      = 0x58
 	cbRequest       = 0x80
 	cbNr            = 0x88
 	cbArgs          = 0x90
@@ -506,6 +507,7 @@ func (t *thread) waitEvent() error {
 
 // post hands the parked thread a new state (resume, request, exit).
 func (t *thread) post(state uint32) {
+	atomic.StoreUint32(word(t.cb, cbSleepNow), 0)
 	st := word(t.cb, cbState)
 	atomic.StoreUint32(st, state)
 	if atomic.LoadUint32(word(t.cb, cbStubWaiting)) != 0 {
@@ -781,7 +783,10 @@ func (t *thread) fpstate(uc []byte) []byte {
 // context is one execution context: the application thread of one task,
 // running in the stub thread it has in each address space it enters.
 type context struct {
-	mu sync.Mutex // guards running, interrupted, last, owned and pendingFP
+	// mu guards running, interrupted, last, owned and pendingFP. Detach
+	// and Attach hold it while they take each owned thread's stub.mu:
+	// context.mu before stub.mu, never the other way.
+	mu sync.Mutex
 	// running is the thread being switched into, nil between Switches.
 	running     *thread
 	interrupted bool
@@ -805,8 +810,9 @@ func (c *context) threadIn(s *stub) (*thread, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A context is switched into from one OS thread only (each task's
-	// goroutine is locked to its own): recorded once, not per switch.
+	// A context is switched into from one OS thread at a time (the task's
+	// goroutine is locked to it between Attach and Detach): recorded
+	// here and by Attach, not per switch.
 	s.mu.Lock()
 	s.threads[c] = t
 	s.byTID[unix.Gettid()] = t
@@ -815,6 +821,46 @@ func (c *context) threadIn(s *stub) (*thread, error) {
 	c.owned = append(c.owned, t)
 	c.mu.Unlock()
 	return t, nil
+}
+
+// Detach implements platform.MovableContext: the calling OS thread stops
+// being the context's, so a host syscall made from it (stub.syscall) no
+// longer goes to the context's parked stub threads. The sentry detaches
+// when the task blocks, so the parked thread is told to stop spinning and
+// sleep: on 2 CPUs, a stub thread that spins through a long wait only
+// trades the CPU back and forth with others doing the same.
+func (c *context) Detach() {
+	tid := unix.Gettid()
+	c.mu.Lock() // before stub.mu
+	defer c.mu.Unlock()
+	if c.last != nil {
+		atomic.StoreUint32(word(c.last.cb, cbSleepNow), 1)
+	}
+	for _, t := range c.owned {
+		t.s.mu.Lock()
+		if t.s.byTID[tid] == t {
+			delete(t.s.byTID, tid)
+		}
+		t.s.mu.Unlock()
+	}
+}
+
+// Attach implements platform.MovableContext: the calling OS thread becomes
+// the context's.
+func (c *context) Attach() {
+	tid := unix.Gettid()
+	c.mu.Lock() // before stub.mu
+	defer c.mu.Unlock()
+	if c.last != nil {
+		atomic.StoreUint32(word(c.last.cb, cbSleepNow), 0)
+	}
+	for _, t := range c.owned {
+		t.s.mu.Lock()
+		if t.s.threads[c] == t {
+			t.s.byTID[tid] = t
+		}
+		t.s.mu.Unlock()
+	}
 }
 
 // Interrupt implements platform.Context.

@@ -24,6 +24,8 @@
 #   0x38 u32 the sentry sleeps on state (wake it)
 #   0x3c u32 the stub thread sleeps on state (wake it)
 #   0x40 stack_t for sigaltstack (filled by the sentry)
+#   0x58 u32 the sentry says the wait will be long (its task blocks): stop
+#            spinning and sleep on state
 # Slot 0 belongs to the control thread (the stub's main thread):
 #   0x80 u32 request: 0 idle, 1 posted, 2 done
 #   0x88 nr, 0x90..0xb8 args, 0xc0 result, 0xc8 the new thread's slot (clone)
@@ -218,6 +220,8 @@ busy:                                   # a few microseconds without a syscall:
 	mov eax, [r12]                  # a sentry on another CPU answers in that
 	cmp eax, 1                      # time, and a sched_yield costs more
 	jne resumed
+	cmp dword ptr [r12 + 0x58], 0
+	jne sleep
 	pause
 	dec ecx
 	jnz busy
@@ -227,12 +231,15 @@ spin:
 	mov eax, [r12]
 	cmp eax, 1
 	jne resumed
+	cmp dword ptr [r12 + 0x58], 0
+	jne sleep
 	mov r13d, ecx
 	mov eax, SYS_sched_yield         # let the sentry have this CPU if it shares it
 	syscall
 	mov ecx, r13d
 	dec ecx
 	jnz spin
+sleep:
 	mov eax, 1
 	xchg [r12 + 0x3c], eax          # say we sleep, then sleep while state is 1
 	mov rdi, r12

@@ -148,9 +148,10 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
 		cmd.ExtraFiles = extra
 		cmd.Env = []string{}
-		// The platform's tuning knobs (for measuring) are the only
-		// variables the sandbox process sees.
-		for _, k := range []string{"SBX_SECCOMP_SPIN_SENTRY", "SBX_SECCOMP_SPIN_STUB", "SBX_SECCOMP_BUSY_SENTRY", "SBX_SECCOMP_BUSY_STUB"} {
+		// The platform's tuning knobs and the Go runtime's GOMAXPROCS
+		// (for measuring) are the only variables the sandbox process
+		// sees.
+		for _, k := range []string{"SBX_SECCOMP_SPIN_SENTRY", "SBX_SECCOMP_SPIN_STUB", "SBX_SECCOMP_BUSY_SENTRY", "SBX_SECCOMP_BUSY_STUB", "GOMAXPROCS"} {
 			if v, ok := os.LookupEnv(k); ok {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

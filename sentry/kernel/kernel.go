@@ -323,9 +323,11 @@ func (k *Kernel) lookPath(ctx *vfs.Context, name string, env []string) string {
 
 // register records a task that is about to run on the calling host thread.
 func (k *Kernel) register(t *Task) {
-	t.hostTID = unix.Gettid()
+	tid := unix.Gettid()
+	start := threadCPUSelf()
 	t.startTime = time.Since(k.StartTime)
 	k.mu.Lock()
+	t.hostTID, t.sTimeStart, t.sTimeDone = tid, start, 0
 	k.tasks[t.tid] = t
 	k.byHostTID[t.hostTID] = t
 	if t.tg.leader == t {

@@ -70,7 +70,7 @@ func (t *Task) userTime() time.Duration {
 // threadUsage is the part of the usage a live thread adds: its sentry
 // thread's time and its faults.
 func (t *Task) threadUsage() Rusage {
-	return Rusage{STime: hostThreadCPU(t.hostTID), MinFlt: t.minFlt.Load()}
+	return Rusage{STime: t.sentryTime(), MinFlt: t.minFlt.Load()}
 }
 
 // Rusage implements getrusage(2) for the calling task (RusageSelf,
@@ -139,7 +139,7 @@ func (t *Task) noteExec() {
 // own sentry time and faults, and, if it is the last thread, the address
 // space's user time and peak size. Called before its context and address space are released.
 func (t *Task) exitingUsage() (thread Rusage, space Rusage) {
-	thread.STime = hostThreadCPU(t.hostTID)
+	thread.STime = t.sentryTime()
 	thread.MinFlt = t.minFlt.Load()
 	space.UTime = t.userTime()
 	if t.mm != nil {

@@ -214,6 +214,9 @@ func (t *Task) Block(ch <-chan struct{}, deadline time.Time) error {
 		defer tm.Stop()
 		timeout = tm.C
 	}
+	if m := t.leaveThread(); m != nil {
+		defer t.takeThread(m)
+	}
 	for {
 		if t.interrupted() {
 			return ErrInterrupted

@@ -320,9 +320,15 @@ type Task struct {
 	minFlt atomic.Uint64
 	// sched is the scheduling policy and priority; guarded by
 	// Kernel.sigMu.
-	sched     SchedAttr
-	hostTID   int
-	startTime time.Duration
+	sched SchedAttr
+	// hostTID is the host thread the task's goroutine is locked to (0
+	// while it waits off it, see hostthread.go); sTimeStart is that
+	// thread's CPU clock when the task took it, sTimeDone the CPU time the
+	// task used on threads it has left. Guarded by Kernel.mu; hostTID is
+	// also read without it by the task itself.
+	hostTID               int
+	sTimeStart, sTimeDone time.Duration
+	startTime             time.Duration
 }
 
 // Kernel returns the task's kernel.
