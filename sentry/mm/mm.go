@@ -818,6 +818,24 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 			a += PageSize
 			continue
 		}
+		if v.mappable != nil && v.private && v.perms.Write {
+			// A writable private mapping of a file (a data segment)
+			// gets its private copies now, a run of them in one
+			// allocation: mapping the file pages read-only cost a
+			// second fault per page at its first write (python3 -c
+			// pass took 300 such faults), each a round trip to the
+			// sentry.
+			n, err := mm.copyFileRunLocked(v, a, end)
+			if err != nil {
+				if a == start {
+					return err
+				}
+				end = a // map what exists before the end of the file
+				break
+			}
+			a += uintptr(n) * PageSize
+			continue
+		}
 		if v.mappable != nil {
 			idx := (v.fileOff + int64(a-v.start)) / PageSize
 			off, err := v.mappable.MapPage(idx, !v.private && v.perms.Write)
@@ -828,21 +846,7 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 				end = a // map what exists before the end of the file
 				break
 			}
-			if v.private && v.perms.Write {
-				// A writable private mapping of a file (a data
-				// segment) gets its private copies now: mapping the
-				// file pages read-only cost a second fault per page
-				// at its first write (python3 -c pass took 300 such
-				// faults), each a round trip to the sentry.
-				noff, err := mm.mf.Allocate(1)
-				if err != nil {
-					return err
-				}
-				copy(mm.mf.Slice(noff, PageSize), mm.mf.Slice(off, PageSize))
-				mm.pages[a] = page{off: noff}
-			} else {
-				mm.pages[a] = page{off: off, file: true}
-			}
+			mm.pages[a] = page{off: off, file: true}
 			a += PageSize
 			continue
 		}
@@ -867,10 +871,16 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 	if !mapIt {
 		return nil
 	}
-	// Map runs contiguous in address, file offset and access.
+	return mm.mapPopulatedLocked(v, start, end)
+}
+
+// mapPopulatedLocked maps the populated, unmapped pages of v in [start,
+// end) into the address space, in runs contiguous in address, memory-file
+// offset and access.
+func (mm *MemoryManager) mapPopulatedLocked(v *vma, start, end uintptr) error {
 	for a := start; a < end; {
-		p := mm.pages[a]
-		if p.mapped {
+		p, ok := mm.pages[a]
+		if !ok || p.mapped {
 			a += PageSize
 			continue
 		}
@@ -894,6 +904,86 @@ func (mm *MemoryManager) populateLocked(v *vma, start, end uintptr, mapIt bool) 
 		a = runEnd
 	}
 	return nil
+}
+
+// copyFileRunLocked gives the writable private file mapping v private
+// copies of the file's pages for the unpopulated run starting at a (up to
+// end): one allocation, each page copied from the file's page cache. It
+// returns how many pages it populated, fewer than the run when the file
+// ends inside it; an error only when not even the first page exists.
+func (mm *MemoryManager) copyFileRunLocked(v *vma, a, end uintptr) (int, error) {
+	n := 1
+	for a+uintptr(n)*PageSize < end {
+		if _, ok := mm.pages[a+uintptr(n)*PageSize]; ok {
+			break
+		}
+		n++
+	}
+	noff, err := mm.mf.Allocate(n)
+	if err != nil {
+		return 0, err
+	}
+	// One call to make the fresh pages present in the sentry's view,
+	// rather than a host fault per page in the copies below (dear on a
+	// VM); kernels before 5.14 say EINVAL and the copies fault them in.
+	unix.Madvise(mm.mf.Slice(noff, n*PageSize), unix.MADV_POPULATE_WRITE)
+	idx := (v.fileOff + int64(a-v.start)) / PageSize
+	done := 0
+	if hm, ok := v.mappable.(vfs.HostFileMappable); ok {
+		// Read the run straight from the host file into the copies: one
+		// read, no detour through the page cache (which a private copy
+		// would only duplicate). On failure, fall back to the cache.
+		if fd, err := hm.HostFD(); err == nil {
+			done = preadPages(fd, mm.mf.Slice(noff, n*PageSize), idx*PageSize)
+		}
+	}
+	for i := 0; i < done; i++ {
+		mm.pages[a+uintptr(i)*PageSize] = page{off: noff + int64(i)*PageSize}
+	}
+	for ; done < n; done++ {
+		off, err := v.mappable.MapPage(idx+int64(done), false)
+		if err != nil {
+			if done == 0 {
+				mm.mf.Free(noff, n)
+				return 0, err
+			}
+			break
+		}
+		dst := noff + int64(done)*PageSize
+		copy(mm.mf.Slice(dst, PageSize), mm.mf.Slice(off, PageSize))
+		mm.pages[a+uintptr(done)*PageSize] = page{off: dst}
+	}
+	if done < n {
+		mm.mf.Free(noff+int64(done)*PageSize, n-done)
+	}
+	return done, nil
+}
+
+// populated says whether the page at a has memory behind it.
+func (mm *MemoryManager) populated(a uintptr) bool {
+	_, ok := mm.pages[a]
+	return ok
+}
+
+// preadPages reads buf from the host file fd at off and returns how many
+// pages of it hold file data (the last one may end with zeroes, past the
+// end of the file); 0 on an error.
+func preadPages(fd int, buf []byte, off int64) int {
+	got := 0
+	for got < len(buf) {
+		r, err := unix.Pread(fd, buf[got:], off+int64(got))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0
+		}
+		if r == 0 {
+			break
+		}
+		got += r
+	}
+	return (got + PageSize - 1) / PageSize
 }
 
 // cowLocked gives a private mapping its own copy of the page at a (a file
@@ -990,19 +1080,43 @@ func (mm *MemoryManager) HandleFault(addr uintptr, epoch uint64) (Fault, error) 
 		// is one the permissions do not allow.
 		return segv(SegvAccerr)
 	}
+	if v.mappable != nil {
+		return mm.fileFaultLocked(v, a)
+	}
 	start := max(v.start, a&^(faultChunk-1))
 	end := min(v.end, (a&^(faultChunk-1))+faultChunk)
-	if v.mappable != nil {
-		start = a // file pages from the faulting page on
-		end = min(v.end, (a&^(fileFaultChunk-1))+fileFaultChunk)
-	}
 	if err := mm.populateLocked(v, start, end, true); err != nil {
+		return Fault{}, err
+	}
+	return Fault{}, nil
+}
+
+// fileFaultLocked populates and maps the file pages of v around a, the
+// aligned fileFaultChunk window holding it, like Linux's fault-around,
+// pages before a included: programs touch their data downwards as often
+// as upwards (python3 initialises its static objects from the top of its
+// data segment, which cost a fault per page when only the pages from a on
+// were populated). The window is populated from its start, so its pages
+// are contiguous in the memory file and map with one call. A page beyond
+// the end of the file is SIGBUS.
+func (mm *MemoryManager) fileFaultLocked(v *vma, a uintptr) (Fault, error) {
+	start := max(v.start, a&^(fileFaultChunk-1))
+	end := min(v.end, start+fileFaultChunk)
+	// Its error is the window's first page's; a's own is what matters.
+	_ = mm.populateLocked(v, start, end, false)
+	var err error
+	if !mm.populated(a) {
+		// The window stops short of a (the end of the file) or failed
+		// from its start: populating a alone says why, if it fails.
+		err = mm.populateLocked(v, a, a+PageSize, false)
+	}
+	if err != nil {
 		if err == unix.EFAULT {
 			return Fault{Signo: int(unix.SIGBUS), Code: BusAdrerr}, nil
 		}
 		return Fault{}, err
 	}
-	return Fault{}, nil
+	return Fault{}, mm.mapPopulatedLocked(v, start, end)
 }
 
 // effective returns what an access check sees: on x86, write and execute
