@@ -36,7 +36,7 @@ const (
 	exitInternal    = 125 // the sandbox could not be set up
 	exitCannotExec  = 126 // the program is not executable
 	exitNotFound    = 127 // the program does not exist
-	versionString   = "sbx version 0.1.0 (ptrace platform)"
+	versionString   = "sbx version 0.1.0 (platforms: seccomp, the default, and ptrace)"
 	defaultPlatform = "seccomp"
 )
 
