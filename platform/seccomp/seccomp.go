@@ -829,35 +829,33 @@ func (c *context) threadIn(s *stub) (*thread, error) {
 // when the task blocks, so the parked thread is told to stop spinning and
 // sleep: on 2 CPUs, a stub thread that spins through a long wait only
 // trades the CPU back and forth with others doing the same.
-func (c *context) Detach() {
-	tid := unix.Gettid()
-	c.mu.Lock() // before stub.mu
-	defer c.mu.Unlock()
-	if c.last != nil {
-		atomic.StoreUint32(word(c.last.cb, cbSleepNow), 1)
-	}
-	for _, t := range c.owned {
-		t.s.mu.Lock()
-		if t.s.byTID[tid] == t {
-			delete(t.s.byTID, tid)
-		}
-		t.s.mu.Unlock()
-	}
-}
+func (c *context) Detach() { c.rebind(false) }
 
 // Attach implements platform.MovableContext: the calling OS thread becomes
 // the context's.
-func (c *context) Attach() {
+func (c *context) Attach() { c.rebind(true) }
+
+// rebind records (attach) or forgets the calling OS thread as the one that
+// switches into c's stub threads, and tells the thread c last ran in
+// whether to sleep through the wait (not attached: the task blocks).
+func (c *context) rebind(attach bool) {
 	tid := unix.Gettid()
 	c.mu.Lock() // before stub.mu
 	defer c.mu.Unlock()
 	if c.last != nil {
-		atomic.StoreUint32(word(c.last.cb, cbSleepNow), 0)
+		sleep := uint32(1)
+		if attach {
+			sleep = 0
+		}
+		atomic.StoreUint32(word(c.last.cb, cbSleepNow), sleep)
 	}
 	for _, t := range c.owned {
 		t.s.mu.Lock()
-		if t.s.threads[c] == t {
+		switch {
+		case attach && t.s.threads[c] == t:
 			t.s.byTID[tid] = t
+		case !attach && t.s.byTID[tid] == t:
+			delete(t.s.byTID, tid)
 		}
 		t.s.mu.Unlock()
 	}
