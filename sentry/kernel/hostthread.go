@@ -69,7 +69,12 @@ func (t *Task) sentryTime() time.Duration {
 	if tid == 0 {
 		return done
 	}
-	return done + hostThreadCPU(tid) - start
+	// The task may have left the thread since (which may even have
+	// ended): a clock below the start says so; count what is known.
+	if now := hostThreadCPU(tid); now > start {
+		return done + now - start
+	}
+	return done
 }
 
 // threadCPUSelf is the calling host thread's CPU time.
