@@ -298,7 +298,8 @@ type stub struct {
 	// threads are the stub threads by the context they run for.
 	threads map[*context]*thread
 	// byTID are the same threads by the host thread id of the OS thread
-	// that last switched into them (task goroutines are locked to theirs).
+	// switching into them now (a task goroutine is locked to it between
+	// Attach and Detach).
 	byTID    map[int]*thread
 	slotUsed [maxSlots]bool
 	released bool

@@ -91,7 +91,7 @@ type Kernel struct {
 	// tasks are the live tasks by tid.
 	tasks map[int]*Task
 	// byHostTID finds the task running on a host thread (each task's
-	// goroutine is locked to one).
+	// goroutine is locked to one while it runs; see hostthread.go).
 	byHostTID map[int]*Task
 	// tgs are the processes, live or zombie, by pid.
 	tgs map[int]*ThreadGroup
