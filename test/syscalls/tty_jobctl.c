@@ -17,32 +17,12 @@
  * orphaned and the signal stops it rather than failing with EIO. The
  * leader reports to the test process through a pipe.
  *
- * Kept in pending/ until stop and continue signal semantics land in the
- * sentry (see README.md).
- *
  * The go:build line above only keeps the go tool from taking this file for
  * cgo source; gcc builds it as usual (see syscalls_test.go).
  */
 #include "harness.h"
 #include "data/procutil.h"
 #include "data/ttyutil.h"
-
-/* replica_name: ptsname(m), copied (children use it after fork) */
-static const char *replica_name(int m) {
-  static char name[64];
-  if (ptsname_r(m, name, sizeof name) != 0) FAILF("ptsname_r: %s", strerror(errno));
-  return name;
-}
-
-/* leader_with_ctty: in a forked child, become a session leader and open the
- * replica without O_NOCTTY, which makes it the controlling terminal */
-static int leader_with_ctty(const char *name) {
-  CHILD_CHECK(setsid() == getpid());
-  int r = open(name, O_RDWR);
-  CHILD_CHECK(r >= 0);
-  CHILD_CHECK(tcgetsid(r) == getpid());
-  return r;
-}
 
 /* wait_stopped: in the leader, wait for child g to stop with sig */
 static void wait_stopped(pid_t g, int sig) {

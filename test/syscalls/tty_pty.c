@@ -58,25 +58,6 @@ static void own_group(void) {
   CHECK_EQ(getpgrp(), getpid());
 }
 
-/* replica_name: ptsname(m), copied (children use it after fork) */
-static const char *replica_name(int m) {
-  static char names[4][64];
-  static int which;
-  char *n = names[which++ & 3];
-  if (ptsname_r(m, n, sizeof names[0]) != 0) FAILF("ptsname_r: %s", strerror(errno));
-  return n;
-}
-
-/* leader_with_ctty: in a forked child, become a session leader and open the
- * replica without O_NOCTTY, which makes it the controlling terminal */
-static int leader_with_ctty(const char *name) {
-  CHILD_CHECK(setsid() == getpid());
-  int r = open(name, O_RDWR);
-  CHILD_CHECK(r >= 0);
-  CHILD_CHECK(tcgetsid(r) == getpid());
-  return r;
-}
-
 /* child_read_exact: in a child, the next read of fd returns exactly s */
 static void child_read_exact(int fd, const char *s) {
   char buf[128];
