@@ -508,7 +508,6 @@ func (t *thread) waitEvent() error {
 
 // post hands the parked thread a new state (resume, request, exit).
 func (t *thread) post(state uint32) {
-	atomic.StoreUint32(word(t.cb, cbSleepNow), 0)
 	st := word(t.cb, cbState)
 	atomic.StoreUint32(st, state)
 	if atomic.LoadUint32(word(t.cb, cbStubWaiting)) != 0 {

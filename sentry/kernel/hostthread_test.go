@@ -31,23 +31,32 @@ func newTestTask(ctx platform.Context) (*Kernel, *Task) {
 	return k, t
 }
 
-// blockOnce runs t.Block on a goroutine registered as t's, as a task's is,
-// and reports what Current and t.hostTID said while it was blocked and after.
-func blockOnce(t *testing.T, k *Kernel, task *Task) (during int, after *Task, err error) {
-	t.Helper()
-	ch := make(chan struct{})
-	blocked := make(chan struct{})
+// asTask runs fn on a goroutine locked to a thread registered as task's,
+// as a task's own goroutine is; the channel closes when fn returns.
+func asTask(k *Kernel, task *Task, fn func()) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		k.register(task)
+		fn()
+	}()
+	return done
+}
+
+// blockOnce runs t.Block on a goroutine registered as t's, as a task's is,
+// and reports what Current and t.hostTID said while it was blocked and after.
+func blockOnce(t *testing.T, k *Kernel, task *Task) (during int, after *Task, err error) {
+	t.Helper()
+	ch := make(chan struct{})
+	blocked := make(chan struct{})
+	done := asTask(k, task, func() {
 		require.Same(t, task, k.Current())
 		close(blocked)
 		err = task.Block(ch, time.Time{})
 		after = k.Current()
-	}()
+	})
 	<-blocked
 	// Block has been entered by now or soon; give it time to get there.
 	time.Sleep(20 * time.Millisecond)
@@ -87,12 +96,7 @@ func TestBlockLeavesThread(t *testing.T) {
 func TestSentryTimeSpansThreads(t *testing.T) {
 	k, task := newTestTask(&movableCtx{})
 	var before time.Duration
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		k.register(task)
+	done := asTask(k, task, func() {
 		for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
 			unix.Getpid() // burn CPU on this thread
 		}
@@ -101,7 +105,7 @@ func TestSentryTimeSpansThreads(t *testing.T) {
 		require.NotNil(t, m)
 		require.GreaterOrEqual(t, task.sentryTime(), before, "time used before leaving was lost")
 		task.takeThread(m)
-	}()
+	})
 	<-done
 	require.Greater(t, before, 10*time.Millisecond, "30 ms of work on the thread not counted")
 	require.GreaterOrEqual(t, task.sentryTime(), before)
