@@ -314,12 +314,15 @@ func runCommand(args []string, stdout, stderr io.Writer) int {
 // sandboxMain is the sandbox process ("sbx sandbox", started by sbx run in
 // its own namespaces): it opens the files it was asked to write, locks
 // itself down, runs the program and exits with its status.
-func sandboxMain(stdout, stderr io.Writer) int {
+func sandboxMain(stdout, stderr io.Writer) (code int) {
 	lc, cfg, err := boot.SandboxConfig()
 	if err != nil {
 		fmt.Fprintf(stderr, "sbx: %v\n", err)
 		return exitInternal
 	}
+	// Last, once the log and profile are written: sbx exits with the
+	// status as soon as it has it.
+	defer func() { boot.ReportStatus(lc, code) }()
 	log, closeLog, err := openLog(lc.DebugLog, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sbx run: %v\n", err)
