@@ -68,6 +68,19 @@ func New(upper, lower vfs.Inode) *vfs.Dentry {
 	return vfs.NewRoot(&node{fs: fs, upper: upper, lower: lower})
 }
 
+// Cover makes name, in the upper directory dir, an opaque directory that
+// hides any lower entry of that name, without looking the lower one up:
+// for mount points, whose lower directory would be read only to be covered
+// (each lookup in a gofer's lower layer is a round trip). It is meant for a
+// layer not yet in an overlay.
+func Cover(dir vfs.Inode, name string, mode uint32) error {
+	i, err := dir.Mkdir(name, unix.S_IFDIR|mode, vfs.Owner{})
+	if err != nil {
+		return err
+	}
+	return i.Setxattr(opaqueXattr, []byte("y"), 0)
+}
+
 // node is one overlay inode.
 type node struct {
 	fs     *FS

@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/overlay"
+	"sbx/fs/tmpfs"
 	"sbx/fs/vfs"
 )
 
@@ -136,4 +138,38 @@ func TestRenameNoReplaceOntoRealEntry(t *testing.T) {
 	require.ErrorIs(t, e.ov.inode("/d").Rename("g", e.ov.inode("/"), "n", unix.RENAME_NOREPLACE), unix.EEXIST)
 	require.Equal(t, "lower-g", e.ov.read("/d/g"))
 	require.False(t, e.upper.exists("/d"), "nothing was copied up")
+}
+
+// lookupCounter is a lower root that counts the lookups made in it.
+type lookupCounter struct {
+	vfs.Inode
+	names []string
+}
+
+func (c *lookupCounter) Lookup(name string) (vfs.Inode, error) {
+	c.names = append(c.names, name)
+	return c.Inode.Lookup(name)
+}
+
+// TestCoverHidesLowerWithoutLookingItUp: a mount point covered in the
+// upper layer is an empty directory whatever the lower layer has there,
+// is listed once, and reaching it never asks the lower layer.
+func TestCoverHidesLowerWithoutLookingItUp(t *testing.T) {
+	mf := newMemFile()
+	_, lroot := tmpfs.New(mf, 0o755, vfs.Owner{})
+	_, uroot := tmpfs.New(mf, 0o755, vfs.Owner{})
+	lower := newView(t, lroot, "tmpfs")
+	lower.mkdir("/d")
+	lower.write("/d/g", "lower-g")
+	require.NoError(t, overlay.Cover(uroot.Inode(), "d", 0o755))
+	require.NoError(t, overlay.Cover(uroot.Inode(), "new", 0o700))
+	counted := &lookupCounter{Inode: lroot.Inode()}
+	ov := newView(t, overlay.New(uroot.Inode(), counted), "overlay")
+	require.Empty(t, ov.list("/d"))
+	st := ov.mustLstat("/new")
+	require.True(t, st.IsDir())
+	require.EqualValues(t, 0o700, st.Mode&0o7777)
+	require.Empty(t, counted.names)
+	require.Equal(t, []string{"d", "new"}, ov.list("/"))
+	require.Equal(t, "lower-g", lower.read("/d/g"))
 }

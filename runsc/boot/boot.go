@@ -225,6 +225,13 @@ func buildVFS(mf *memfile.File, lower vfs.Inode, k *kernel.Kernel) (*vfs.VFS, *t
 	var root *vfs.Dentry
 	fstype := "tmpfs"
 	if lower != nil {
+		// The mount points below are covered in the upper layer, not
+		// looked up in the lower one.
+		for _, d := range []string{"dev", "tmp", "proc", "sys"} {
+			if err := overlay.Cover(upperRoot.Inode(), d, 0o755); err != nil {
+				return nil, nil, err
+			}
+		}
 		root = overlay.New(upperRoot.Inode(), lower)
 		fstype = "overlay"
 	} else {
