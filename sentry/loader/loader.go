@@ -3,19 +3,19 @@
 //
 // The executable arrives as an open file (io.ReaderAt): the loader never opens
 // a host path. Static executables (ET_EXEC) load at their link addresses;
-// static-PIE executables (ET_DYN without PT_INTERP) load at a randomized base,
-// as Linux does with ASLR. Executables that need a dynamic linker are refused
-// until the VFS can load one.
+// position-independent ones (ET_DYN) at a randomized base, as Linux does with
+// ASLR. A dynamic executable's ELF interpreter is opened through
+// Options.OpenInterp (the sandbox's VFS) and loaded beside it.
 //
-// Segments are copied into anonymous private memory rather than mapped from
-// the file; the result is the same for the program.
+// Segments are mapped privately from the file's pages when it has them
+// (Options.Mappable), else copied into anonymous memory; the result is the
+// same for the program.
 //
 // It must not import the fs, syscalls or runsc layers.
 package loader
 
 import (
 	"crypto/rand"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -113,29 +113,10 @@ func noexec(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrNoExec, fmt.Sprintf(format, args...))
 }
 
-// Check reads and validates the ELF header, returning the parsed file.
-func Check(r io.ReaderAt) (*elf.File, error) {
-	var ident [elf.EI_NIDENT]byte
-	if n, _ := r.ReadAt(ident[:], 0); n < len(ident) || string(ident[:4]) != elf.ELFMAG {
-		return nil, noexec("not an ELF file")
-	}
-	f, err := elf.NewFile(r)
-	if err != nil {
-		return nil, noexec("malformed ELF: %v", err)
-	}
-	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_X86_64 || f.Data != elf.ELFDATA2LSB {
-		return nil, noexec("not an x86-64 ELF executable (%v %v)", f.Class, f.Machine)
-	}
-	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
-		return nil, noexec("ELF type %v is not executable", f.Type)
-	}
-	return f, nil
-}
-
 // interpreter returns the PT_INTERP path, or "".
-func interpreter(f *elf.File, r io.ReaderAt) (string, error) {
+func interpreter(f *File, r io.ReaderAt) (string, error) {
 	for _, p := range f.Progs {
-		if p.Type != elf.PT_INTERP {
+		if p.Type != ptInterp {
 			continue
 		}
 		if p.Filesz < 2 || p.Filesz > 4096 {
@@ -152,10 +133,10 @@ func interpreter(f *elf.File, r io.ReaderAt) (string, error) {
 
 // span returns the page-aligned range of addresses the PT_LOAD segments
 // cover (before any bias).
-func span(f *elf.File) (lo, hi uintptr) {
+func span(f *File) (lo, hi uintptr) {
 	lo = ^uintptr(0)
 	for _, p := range f.Progs {
-		if p.Type != elf.PT_LOAD {
+		if p.Type != ptLoad {
 			continue
 		}
 		lo = min(lo, uintptr(p.Vaddr)&^(mm.PageSize-1))
@@ -166,14 +147,14 @@ func span(f *elf.File) (lo, hi uintptr) {
 
 // loadSegments maps f's PT_LOAD segments at bias and returns the end of the
 // image and the address of its program headers.
-func loadSegments(m *mm.MemoryManager, f *elf.File, r io.ReaderAt, mp vfs.Mappable, name string, bias uintptr) (end, phdr uintptr, err error) {
+func loadSegments(m *mm.MemoryManager, f *File, r io.ReaderAt, mp vfs.Mappable, name string, bias uintptr) (end, phdr uintptr, err error) {
 	maxAddr := m.MaxAddress()
-	var loads []*elf.Prog
+	var loads []Prog
 	for _, p := range f.Progs {
 		switch p.Type {
-		case elf.PT_LOAD:
+		case ptLoad:
 			loads = append(loads, p)
-		case elf.PT_PHDR:
+		case ptPhdr:
 			phdr = uintptr(p.Vaddr) + bias
 		}
 	}
@@ -235,14 +216,14 @@ func loadSegments(m *mm.MemoryManager, f *elf.File, r io.ReaderAt, mp vfs.Mappab
 		// Without PT_PHDR, the headers are found where the first segment
 		// maps the file's start.
 		if phdr == 0 && p.Off == 0 {
-			phdr = va + uintptr(elfPhoff(r))
+			phdr = va + uintptr(f.Phoff)
 		}
 	}
 	return end, phdr, nil
 }
 
-func perms(flags elf.ProgFlag) platform.Access {
-	return platform.Access{Read: flags&elf.PF_R != 0, Write: flags&elf.PF_W != 0, Execute: flags&elf.PF_X != 0}
+func perms(flags uint32) platform.Access {
+	return platform.Access{Read: flags&pfR != 0, Write: flags&pfW != 0, Execute: flags&pfX != 0}
 }
 
 // Load loads the program into m, which must be empty.
@@ -276,7 +257,7 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 	m.SetMmapBase(stackBottom - gap - uintptr(mrand.Uint64N(1<<28))*mm.PageSize)
 
 	var bias uintptr
-	if f.Type == elf.ET_DYN {
+	if f.Type == etDyn {
 		bias = etDynBase + uintptr(mrand.Uint64N(1<<28))*mm.PageSize
 	}
 	end, phdr, err := loadSegments(m, f, o.File, o.Mappable, o.Path, bias)
@@ -298,7 +279,7 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 		if p, _ := interpreter(inf, r); p != "" {
 			return nil, noexec("ELF interpreter %s itself needs an interpreter", interpPath)
 		}
-		if inf.Type != elf.ET_DYN {
+		if inf.Type != etDyn {
 			return nil, noexec("ELF interpreter %s is not position independent", interpPath)
 		}
 		lo, hi := span(inf)
@@ -327,13 +308,6 @@ func Load(m *mm.MemoryManager, o Options) (*Image, error) {
 	return img, nil
 }
 
-// elfPhoff reads e_phoff from the ELF header.
-func elfPhoff(r io.ReaderAt) uint64 {
-	var b [8]byte
-	r.ReadAt(b[:], 32)
-	return binary.LittleEndian.Uint64(b[:])
-}
-
 // stackWriter builds the stack downward from top.
 type stackWriter struct {
 	m   *mm.MemoryManager
@@ -353,7 +327,7 @@ func (s *stackWriter) pushString(str string) uintptr {
 	return s.push(append([]byte(str), 0))
 }
 
-func buildStack(m *mm.MemoryManager, top uintptr, f *elf.File, o Options, img *Image) (uintptr, error) {
+func buildStack(m *mm.MemoryManager, top uintptr, f *File, o Options, img *Image) (uintptr, error) {
 	total := 0
 	for _, a := range append(o.Argv[:len(o.Argv):len(o.Argv)], o.Envv...) {
 		if len(a)+1 > maxArgStrlen {
