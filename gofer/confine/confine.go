@@ -40,8 +40,13 @@ func Lock(o Options) error {
 	// each thread: every thread of the process must change them, or a
 	// thread that did not (the one that forks the next stub, say) keeps
 	// what the others dropped.
-	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); e != 0 {
-		return fmt.Errorf("no_new_privs: %w", e)
+	// A process started by a thread PrepareChild readied has the flag
+	// already, in every thread (clone and execve keep it; it cannot be
+	// cleared).
+	if on, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); err != nil || on != 1 {
+		if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); e != 0 {
+			return fmt.Errorf("no_new_privs: %w", e)
+		}
 	}
 	keep := map[uintptr]bool{}
 	for _, c := range o.Caps {
@@ -49,8 +54,8 @@ func Lock(o Options) error {
 	}
 	for c := uintptr(0); c <= unix.CAP_LAST_CAP; c++ {
 		// Only what the bounding set still holds: each drop stops every
-		// thread, and a launcher that dropped most before starting us
-		// (DropBoundingExcept) leaves little.
+		// thread, and a launcher that readied its thread (PrepareChild)
+		// left nothing to drop.
 		if in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, c, 0, 0, 0); keep[c] || (err == nil && in == 0) {
 			continue
 		}
@@ -112,11 +117,35 @@ func pivotToEmptyRoot(proc bool) error {
 	return nil
 }
 
-// DropBoundingExcept drops from the calling thread's capability bounding
-// set every capability but keep, so that a process it starts (which
-// inherits the set) can never hold more. The caller locks its goroutine to
-// the thread and never unlocks it. Without CAP_SETPCAP it does nothing.
-func DropBoundingExcept(keep ...uintptr) {
+// PrepareChild readies the calling thread to start one process that will
+// call Lock keeping keep: the process then starts with no_new_privs and a
+// bounding set of keep alone, which Lock would otherwise set with one
+// all-threads call per capability dropped (each stops every thread of the
+// process; about half a millisecond apiece here). CAP_SYS_ADMIN and
+// CAP_SETPCAP, which Lock itself needs (for the new root), come through the
+// exec in the inheritable set rather than the bounding set; Lock clears
+// them. The caller locks its goroutine to the thread and never unlocks it.
+// Without CAP_SETPCAP the capability steps do nothing, and Lock does the
+// whole work as before.
+func PrepareChild(keep ...uintptr) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) == nil {
+		for _, c := range []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP} {
+			if data[c/32].Permitted&(1<<(c%32)) != 0 {
+				data[c/32].Inheritable |= 1 << (c % 32)
+			}
+		}
+		unix.Capset(&hdr, &data[0])
+	}
+	dropBoundingExcept(keep)
+	unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+}
+
+// dropBoundingExcept drops every capability but keep from the calling
+// thread's bounding set (ignoring failures: without CAP_SETPCAP nothing can
+// be dropped).
+func dropBoundingExcept(keep []uintptr) {
 	k := map[uintptr]bool{}
 	for _, c := range keep {
 		k[c] = true

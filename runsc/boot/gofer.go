@@ -105,9 +105,9 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 	// from a thread of our own that lives until the gofer is reaped.
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
-		// What the gofer may ever hold: its file capabilities, and what
-		// its lockdown needs (the process inherits this thread's set).
-		confine.DropBoundingExcept(append([]uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}, server.GoferCaps...)...)
+		// What the gofer may ever hold: its file capabilities, and,
+		// until its lockdown, what that needs.
+		confine.PrepareChild(server.GoferCaps...)
 		start := func(args []string, flags uintptr) (*exec.Cmd, error) {
 			cmd := exec.Command(self, args...)
 			cmd.Args[0] = "sbx-gofer"

@@ -191,8 +191,8 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	}
 	// The sandbox process is started from a thread of its own, which
 	// lives until it is reaped: its parent-death signal follows that
-	// thread, and the thread's capability bounding set, which the process
-	// inherits, first loses everything but what the lockdown itself needs.
+	// thread, and the thread is readied (confine.PrepareChild) so that the
+	// process starts with no_new_privs and an empty bounding set.
 	type startResult struct {
 		cmd *exec.Cmd
 		err error
@@ -201,7 +201,7 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	exited := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
-		confine.DropBoundingExcept(unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP)
+		confine.PrepareChild()
 		if cg != nil {
 			// A v1 group takes this thread for the fork: the
 			// sandbox process starts in it.

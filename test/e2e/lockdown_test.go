@@ -40,7 +40,13 @@ func childrenOf(t *testing.T, pid int) []int {
 
 func statusField(t *testing.T, pid int, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	return fileField(t, filepath.Join("/proc", strconv.Itoa(pid), "status"), name)
+}
+
+// fileField reads one field of a /proc status file.
+func fileField(t *testing.T, path, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +107,19 @@ func TestLockdown(t *testing.T) {
 				t.Errorf("%s: %s namespace %q (err %v), the host's is %q", p.name, ns, theirs, err, mine)
 			}
 		}
-		if got := statusField(t, p.pid, "CapEff"); got != p.caps {
-			t.Errorf("%s: CapEff %s, want %s", p.name, got, p.caps)
+		// Capabilities and no_new_privs belong to each thread: every
+		// thread must have dropped them, the inheritable set too (what
+		// the lockdown needed came through the exec in it).
+		tasks, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(p.pid), "task", "*", "status"))
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("%s: no threads listed (%v)", p.name, err)
 		}
-		if got := statusField(t, p.pid, "CapBnd"); got != p.caps {
-			t.Errorf("%s: CapBnd %s, want %s", p.name, got, p.caps)
-		}
-		if got := statusField(t, p.pid, "NoNewPrivs"); got != "1" {
-			t.Errorf("%s: NoNewPrivs %s, want 1", p.name, got)
+		for _, task := range tasks {
+			for field, want := range map[string]string{"CapEff": p.caps, "CapPrm": p.caps, "CapBnd": p.caps, "CapInh": "0000000000000000", "NoNewPrivs": "1"} {
+				if got := fileField(t, task, field); got != want {
+					t.Errorf("%s: %s: %s %s, want %s", p.name, task, field, got, want)
+				}
+			}
 		}
 		if p.seccomp != "" {
 			if got := statusField(t, p.pid, "Seccomp"); got != p.seccomp {
