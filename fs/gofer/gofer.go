@@ -5,13 +5,16 @@
 // per-inode page cache in the memory file, filled from the host file.
 //
 // Metadata of a read-only mount is cached after the first stat (nothing in
-// the sandbox can change it); on a writable mount it is asked for each time.
+// the sandbox can change it), and so are a name a lookup found missing and
+// a symlink's target; on a writable mount all are asked for each time. Opens
+// of a file on a read-only mount share one host FD.
 //
 // It must not open host paths (only the gofer does) and must not import the
 // sentry, syscalls or runsc layers.
 package gofer
 
 import (
+	"errors"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -45,7 +48,7 @@ type inode struct {
 	fs *FS
 	id uint64
 
-	mu sync.Mutex // guards st, cached, pages and readFD
+	mu sync.Mutex // guards st, cached, pages, readFD, absent and target
 	st proto.Stat
 	// cached says st may be used without asking (read-only mounts).
 	cached bool
@@ -53,7 +56,17 @@ type inode struct {
 	pages map[int64]int64
 	// readFD is a host FD for filling the page cache, opened on first use.
 	readFD int
+	// absent are names a lookup in this directory found missing, on a
+	// read-only mount: at most maxAbsent, the first ones found. Programs
+	// look for the same missing files again and again (a shell for each
+	// command in each $PATH directory, the C library for locale files).
+	absent map[string]struct{}
+	// target is a symlink's target on a read-only mount, once read.
+	target *string
 }
+
+// maxAbsent bounds the missing names remembered per directory.
+const maxAbsent = 256
 
 func (fs *FS) newInode(id uint64, st proto.Stat) *inode {
 	return &inode{fs: fs, id: id, st: st, cached: fs.readOnly, readFD: -1}
@@ -145,7 +158,25 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	if !i.isDir() {
 		return nil, unix.ENOTDIR
 	}
+	if i.fs.readOnly {
+		i.mu.Lock()
+		_, gone := i.absent[name]
+		i.mu.Unlock()
+		if gone {
+			return nil, unix.ENOENT
+		}
+	}
 	id, st, err := i.fs.c.Walk(i.id, name)
+	if errors.Is(err, unix.ENOENT) && i.fs.readOnly {
+		i.mu.Lock()
+		if i.absent == nil {
+			i.absent = make(map[string]struct{})
+		}
+		if len(i.absent) < maxAbsent {
+			i.absent[name] = struct{}{}
+		}
+		i.mu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +301,20 @@ func (i *inode) Readlink() (string, error) {
 	if !isLink {
 		return "", unix.EINVAL
 	}
-	return i.fs.c.Readlink(i.id)
+	if !i.fs.readOnly {
+		return i.fs.c.Readlink(i.id)
+	}
+	// On a read-only mount the target is asked for once.
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.target == nil {
+		t, err := i.fs.c.Readlink(i.id)
+		if err != nil {
+			return "", err
+		}
+		i.target = &t
+	}
+	return *i.target, nil
 }
 
 // Extended attributes of host files are not passed through.
@@ -290,6 +334,21 @@ func (i *inode) Open(flags int) (vfs.FileDescriptionImpl, error) {
 	i.mu.Unlock()
 	if typ == unix.S_IFDIR {
 		return &dirFD{i: i}, nil
+	}
+	if typ == unix.S_IFREG && i.fs.readOnly {
+		// Every open of a file on a read-only mount reads it: they
+		// share the inode's host FD (reads are positional, and locks
+		// are the sentry's), each with a duplicate, rather than make a
+		// round trip apiece.
+		rfd, err := i.HostFD()
+		if err != nil {
+			return nil, err
+		}
+		fd, err := unix.FcntlInt(uintptr(rfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &fileFD{i: i, fd: fd}, nil
 	}
 	fd, err := i.fs.c.Open(i.id, uint32(flags&(unix.O_ACCMODE|unix.O_APPEND|unix.O_TRUNC)))
 	if err != nil {

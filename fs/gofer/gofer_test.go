@@ -1,0 +1,125 @@
+package gofer_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"sbx/fs/gofer"
+	"sbx/fs/vfs"
+	"sbx/gofer/proto"
+	"sbx/gofer/server"
+)
+
+// TestMissingNamesRemembered: on a read-only mount a name found missing
+// stays missing (no second round trip, so a file the host creates later is
+// not seen); on a writable mount every lookup asks.
+func TestMissingNamesRemembered(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := server.New([]server.Mount{{Name: "ro", HostDir: dir, ReadOnly: true}, {Name: "rw", HostDir: dir}}, server.WithLogf(t.Logf))
+	require.NoError(t, err)
+	defer srv.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(fds[0]) }()
+	c, err := proto.NewClient(fds[1])
+	require.NoError(t, err)
+	defer func() {
+		c.Disconnect()
+		<-done
+	}()
+
+	ro, err := gofer.New(c, nil, "ro", true)
+	require.NoError(t, err)
+	rw, err := gofer.New(c, nil, "rw", false)
+	require.NoError(t, err)
+	for _, d := range []string{"ro", "rw"} {
+		root := ro
+		if d == "rw" {
+			root = rw
+		}
+		_, err := root.Inode().Lookup("later")
+		require.ErrorIs(t, err, unix.ENOENT, d)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "later"), []byte("x"), 0o644))
+	_, err = ro.Inode().Lookup("later")
+	require.ErrorIs(t, err, unix.ENOENT, "read-only mount: the missing name is remembered")
+	i, err := rw.Inode().Lookup("later")
+	require.NoError(t, err, "writable mount: looked up again")
+	st, err := i.Stat()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.Size)
+	// A name that exists is found on either.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "present"), nil, 0o644))
+	_, err = ro.Inode().Lookup("present")
+	require.NoError(t, err)
+}
+
+// TestReadOnlyOpensAndLinksNeedNoRoundTrip: once a file on a read-only
+// mount has been opened and a symlink read, opening and reading them again
+// works with the connection gone (no round trip), and the opens read
+// independently; on a writable mount each asks the gofer.
+func TestReadOnlyOpensAndLinksNeedNoRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("0123456789"), 0o644))
+	require.NoError(t, os.Symlink("f", filepath.Join(dir, "l")))
+	srv, err := server.New([]server.Mount{{Name: "ro", HostDir: dir, ReadOnly: true}, {Name: "rw", HostDir: dir}}, server.WithLogf(t.Logf))
+	require.NoError(t, err)
+	defer srv.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(fds[0]) }()
+	c, err := proto.NewClient(fds[1])
+	require.NoError(t, err)
+
+	type node struct {
+		f, l vfs.Inode
+	}
+	nodes := map[string]node{}
+	for _, name := range []string{"ro", "rw"} {
+		root, err := gofer.New(c, nil, name, name == "ro")
+		require.NoError(t, err)
+		f, err := root.Inode().Lookup("f")
+		require.NoError(t, err)
+		l, err := root.Inode().Lookup("l")
+		require.NoError(t, err)
+		target, err := l.Readlink()
+		require.NoError(t, err)
+		require.Equal(t, "f", target)
+		fd, err := f.Open(unix.O_RDONLY)
+		require.NoError(t, err)
+		fd.Release()
+		nodes[name] = node{f, l}
+	}
+	c.Disconnect()
+	<-done
+
+	ro := nodes["ro"]
+	target, err := ro.l.Readlink()
+	require.NoError(t, err)
+	require.Equal(t, "f", target)
+	a, err := ro.f.Open(unix.O_RDONLY)
+	require.NoError(t, err)
+	defer a.Release()
+	b, err := ro.f.Open(unix.O_RDONLY)
+	require.NoError(t, err)
+	defer b.Release()
+	buf := make([]byte, 3)
+	n, err := a.Preadv([][]byte{buf}, 7)
+	require.NoError(t, err)
+	require.Equal(t, "789", string(buf[:n]))
+	n, err = b.Preadv([][]byte{buf}, 0)
+	require.NoError(t, err)
+	require.Equal(t, "012", string(buf[:n]))
+
+	rw := nodes["rw"]
+	_, err = rw.l.Readlink()
+	require.Error(t, err, "writable mount: the link is read again")
+	_, err = rw.f.Open(unix.O_RDONLY)
+	require.Error(t, err, "writable mount: the file is opened again")
+}
