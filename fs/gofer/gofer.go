@@ -166,7 +166,7 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 			return nil, unix.ENOENT
 		}
 	}
-	id, st, err := i.fs.c.Walk(i.id, name)
+	id, st, target, err := i.fs.c.WalkLink(i.id, name)
 	if errors.Is(err, unix.ENOENT) && i.fs.readOnly {
 		i.mu.Lock()
 		if i.absent == nil {
@@ -180,7 +180,11 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.newInode(id, st), nil
+	c := i.fs.newInode(id, st)
+	if target != "" && i.fs.readOnly {
+		c.target = &target
+	}
+	return c, nil
 }
 
 // Readdir implements vfs.Inode.

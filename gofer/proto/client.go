@@ -102,7 +102,19 @@ func (c *Client) Attach(mount string) (uint64, Stat, error) {
 // Walk returns a handle for the single component name in directory dir.
 // A symlink is not followed: its handle and Stat are the link's own.
 func (c *Client) Walk(dir uint64, name string) (uint64, Stat, error) {
-	return c.node(OpWalk, &WalkReq{Dir: dir, Name: name})
+	id, st, _, err := c.WalkLink(dir, name)
+	return id, st, err
+}
+
+// WalkLink is Walk that also returns a symlink's target ("" for other
+// nodes, or when the server could not read it).
+func (c *Client) WalkLink(dir uint64, name string) (uint64, Stat, string, error) {
+	m, _, err := c.call(OpWalk, &WalkReq{Dir: dir, Name: name})
+	if err != nil {
+		return 0, Stat{}, "", err
+	}
+	r := m.(*WalkReply)
+	return r.ID, r.Stat, r.Target, nil
 }
 
 func (c *Client) node(op Op, req Message) (uint64, Stat, error) {

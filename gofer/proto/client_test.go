@@ -57,7 +57,7 @@ func TestClientRoundTrip(t *testing.T) {
 				b, _ := Marshal(nil, OpError, 0, &ErrorReply{Errno: uint32(unix.ENOENT)})
 				return b, nil
 			}
-			b, _ := Marshal(nil, op|ReplyBit, 0, &NodeReply{ID: r.Dir + 1, Stat: sampleStat()})
+			b, _ := Marshal(nil, op|ReplyBit, 0, &WalkReply{ID: r.Dir + 1, Stat: sampleStat(), Target: r.Name + "-target"})
 			return b, nil
 		}
 		b, _ := Marshal(nil, OpError, 0, &ErrorReply{Errno: uint32(unix.ENOSYS)})
@@ -67,6 +67,9 @@ func TestClientRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), id)
 	assert.Equal(t, sampleStat(), st)
+	_, _, target, err := c.WalkLink(1, "l")
+	require.NoError(t, err)
+	assert.Equal(t, "l-target", target)
 	_, _, err = c.Walk(1, "missing")
 	assert.Equal(t, unix.ENOENT, err)
 	_, err = c.Stat(1)

@@ -221,8 +221,10 @@ func NewRequest(op Op) Message {
 // if op is not a request op.
 func NewReply(op Op) Message {
 	switch op {
-	case OpAttach, OpWalk, OpCreate, OpMkdir, OpMknod, OpSymlink:
+	case OpAttach, OpCreate, OpMkdir, OpMknod, OpSymlink:
 		return new(NodeReply)
+	case OpWalk:
+		return new(WalkReply)
 	case OpStat, OpLink, OpSetAttr:
 		return new(StatReply)
 	case OpReadlink:
@@ -499,6 +501,27 @@ type NodeReply struct {
 
 func (m *NodeReply) encode(e *encoder) { e.u64(m.ID); encodeStat(e, &m.Stat) }
 func (m *NodeReply) decode(d *decoder) { m.ID = d.u64(); decodeStat(d, &m.Stat) }
+
+// WalkReply carries a new handle and its Stat and, when the node is a
+// symlink, its target (so that following it takes no Readlink round trip;
+// "" if it could not be read).
+type WalkReply struct {
+	ID     uint64
+	Stat   Stat
+	Target string
+}
+
+func (m *WalkReply) encode(e *encoder) {
+	e.u64(m.ID)
+	encodeStat(e, &m.Stat)
+	e.str(m.Target, MaxPath)
+}
+
+func (m *WalkReply) decode(d *decoder) {
+	m.ID = d.u64()
+	decodeStat(d, &m.Stat)
+	m.Target = d.str(MaxPath)
+}
 
 // StatReply carries a Stat.
 type StatReply struct{ Stat Stat }

@@ -55,7 +55,8 @@ func requestSamples() []sample {
 func replySamples() []sample {
 	return []sample{
 		{OpAttach, &NodeReply{ID: 1, Stat: sampleStat()}},
-		{OpWalk, &NodeReply{ID: 2, Stat: sampleStat()}},
+		{OpWalk, &WalkReply{ID: 2, Stat: sampleStat()}},
+		{OpWalk, &WalkReply{ID: 2, Stat: sampleStat(), Target: "../lib/x"}},
 		{OpCreate, &NodeReply{ID: 3, Stat: sampleStat()}},
 		{OpStat, &StatReply{Stat: sampleStat()}},
 		{OpSetAttr, &StatReply{Stat: Stat{}}},

@@ -68,7 +68,7 @@ type Op uint16
 // a failed request is answered with OpError.
 const (
 	OpAttach   Op = 1  // AttachReq -> NodeReply
-	OpWalk     Op = 2  // WalkReq -> NodeReply
+	OpWalk     Op = 2  // WalkReq -> WalkReply
 	OpStat     Op = 3  // IDReq -> StatReply
 	OpReadlink Op = 4  // IDReq -> ReadlinkReply
 	OpReaddir  Op = 5  // ReaddirReq -> ReaddirReply

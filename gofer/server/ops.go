@@ -98,19 +98,39 @@ func (s *session) walk(r *proto.WalkReq) (proto.Message, int, error) {
 		return nil, -1, err
 	}
 	defer unix.Close(pfd)
-	return s.addChild(dir, pfd, r.Name, unix.O_PATH)
+	fd, st, err := openChild(pfd, r.Name, unix.O_PATH)
+	if err != nil {
+		return nil, -1, err
+	}
+	reply := &proto.WalkReply{Stat: proto.StatFromUnix(&st)}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		// The target too: a walk to a symlink is almost always
+		// followed by reading it.
+		reply.Target, _ = readTarget(fd)
+	}
+	reply.ID = s.add(dir.mnt, dir, r.Name, fd, &st)
+	return reply, -1, nil
+}
+
+// openChild opens name in pfd as O_PATH with extra flags, and stats it.
+func openChild(pfd int, name string, extra uint64) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
+	fd, err := openat2(pfd, name, unix.O_PATH|extra, 0, resolveBeneath)
+	if err != nil {
+		return -1, st, err
+	}
+	if err := fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, err
+	}
+	return fd, st, nil
 }
 
 // addChild opens name in pfd (dir's fresh FD) as O_PATH with extra flags,
 // makes a node of it and replies with its handle.
 func (s *session) addChild(dir *node, pfd int, name string, extra uint64) (proto.Message, int, error) {
-	fd, err := openat2(pfd, name, unix.O_PATH|extra, 0, resolveBeneath)
+	fd, st, err := openChild(pfd, name, extra)
 	if err != nil {
-		return nil, -1, err
-	}
-	var st unix.Stat_t
-	if err := fstat(fd, &st); err != nil {
-		unix.Close(fd)
 		return nil, -1, err
 	}
 	id := s.add(dir.mnt, dir, name, fd, &st)
@@ -145,6 +165,15 @@ func (s *session) readlink(r *proto.IDReq) (proto.Message, int, error) {
 	if err != nil {
 		return nil, -1, err
 	}
+	t, err := readTarget(fd)
+	if err != nil {
+		return nil, -1, err
+	}
+	return &proto.ReadlinkReply{Target: t}, -1, nil
+}
+
+// readTarget reads the target of the symlink fd (an O_PATH FD of it).
+func readTarget(fd int) (string, error) {
 	buf := make([]byte, proto.MaxPath+1)
 	for {
 		k, err := unix.Readlinkat(fd, "", buf)
@@ -152,12 +181,12 @@ func (s *session) readlink(r *proto.IDReq) (proto.Message, int, error) {
 			continue
 		}
 		if err != nil {
-			return nil, -1, err
+			return "", err
 		}
 		if k > proto.MaxPath {
-			return nil, -1, unix.ENAMETOOLONG
+			return "", unix.ENAMETOOLONG
 		}
-		return &proto.ReadlinkReply{Target: string(buf[:k])}, -1, nil
+		return string(buf[:k]), nil
 	}
 }
 

@@ -196,6 +196,13 @@ func TestAttachWalkStat(t *testing.T) {
 	assert.Equal(t, "hello", target)
 	_, err = e.c.Readlink(h)
 	assert.Equal(t, unix.EINVAL, err)
+	// The walk's reply carries the link's target; a file's has none.
+	_, _, target, err = e.c.WalkLink(root, "rel")
+	require.NoError(t, err)
+	assert.Equal(t, "hello", target)
+	_, _, target, err = e.c.WalkLink(root, "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "", target)
 }
 
 func TestOpenRead(t *testing.T) {
