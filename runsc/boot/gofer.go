@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"syscall"
 
@@ -25,15 +24,14 @@ type Bind struct {
 // for a gofer whose client is the sandbox process, that end as a file to
 // hand over.
 type goferProcess struct {
-	cmd        *exec.Cmd
+	proc       *process
 	client     *proto.Client
 	sandboxEnd *os.File
-	// started receives nil once the gofer's exec has completed (cmd is
+	// started receives nil once the gofer's exec has completed (proc is
 	// then set), or why it could not start.
 	started chan error
-	// exited receives the gofer's exit (cmd.Wait) once it is reaped (nil
-	// for a gofer that never started).
-	exited chan error
+	// exited is closed once the gofer is reaped (or never started).
+	exited chan struct{}
 }
 
 // startGofer starts the gofer process (this binary, re-executed as
@@ -59,7 +57,7 @@ func startGofer(rootDir string, rootRO bool, binds []Bind) (*goferProcess, error
 		c, err = proto.NewClient(fd)
 	}
 	if err != nil {
-		g.cmd.Process.Kill()
+		g.proc.signal(syscall.SIGKILL)
 		<-g.exited
 		return nil, err
 	}
@@ -93,7 +91,7 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 		args = append(args, fmt.Sprintf("--mount=b%d=%s%s", i, b.Host, mode(b.ReadOnly)))
 	}
 	child := os.NewFile(uintptr(fds[1]), "gofer-socket")
-	g := &goferProcess{sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client"), exited: make(chan error, 1), started: make(chan error, 1)}
+	g := &goferProcess{sandboxEnd: os.NewFile(uintptr(fds[0]), "gofer-client"), exited: make(chan struct{}), started: make(chan error, 1)}
 	// The gofer gets namespaces of its own (it sees the host's files only
 	// through the mounts it opens first, then confines itself), or, where
 	// namespaces cannot be made, runs unconfined in a mount namespace of
@@ -108,40 +106,33 @@ func startGoferConn(rootDir string, rootRO bool, binds []Bind) (*goferProcess, e
 		// What the gofer may ever hold: its file capabilities, and,
 		// until its lockdown, what that needs.
 		confine.PrepareChild(server.GoferCaps...)
-		start := func(args []string, flags uintptr) (*exec.Cmd, error) {
-			cmd := exec.Command(self, args...)
-			cmd.Args[0] = "sbx-gofer"
-			cmd.ExtraFiles = []*os.File{child}
-			cmd.Stderr = os.Stderr
-			cmd.Env = []string{}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-			return cmd, cmd.Start()
+		start := func(args []string, flags uintptr) (*process, error) {
+			return startProcess(self, append([]string{"sbx-gofer"}, args...), []string{},
+				[]*os.File{nil, nil, os.Stderr, child},
+				&syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags})
 		}
-		cmd, err := start(args, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWNET)
+		proc, err := start(args, unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWIPC|unix.CLONE_NEWUTS|unix.CLONE_NEWNET)
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
 			plain := append([]string{}, args[:2]...)
 			plain = append(plain, args[3:]...)
-			cmd, err = start(plain, 0)
+			proc, err = start(plain, 0)
 		}
 		child.Close()
 		if err != nil {
 			g.started <- fmt.Errorf("starting the gofer: %w", err)
-			g.exited <- nil
+			close(g.exited)
 			return
 		}
-		g.cmd = cmd
+		g.proc = proc
 		g.started <- nil
-		werr := cmd.Wait()
-		var ee *exec.ExitError
-		if errors.As(werr, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				// The gofer ends when its connection closes; a
-				// signal is news the user should see (file access
-				// failed with EIO from then on).
-				fmt.Fprintf(os.Stderr, "sbx: the gofer was killed by %v\n", ws.Signal())
-			}
+		ws, err := proc.wait()
+		if err == nil && ws.Signaled() {
+			// The gofer ends when its connection closes; a signal
+			// is news the user should see (file access failed with
+			// EIO from then on).
+			fmt.Fprintf(os.Stderr, "sbx: the gofer was killed by %v\n", ws.Signal())
 		}
-		g.exited <- werr
+		close(g.exited)
 	}()
 	return g, nil
 }

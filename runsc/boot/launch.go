@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
 	"strconv"
@@ -155,22 +154,17 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 			attr.UseCgroupFD, attr.CgroupFD = true, cg.FD
 		}
 	}
-	start := func(a *syscall.SysProcAttr) (*exec.Cmd, error) {
-		cmd := exec.Command(self, "sandbox")
-		cmd.Args[0] = "sbx-sandbox"
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
-		cmd.ExtraFiles = extra
-		cmd.Env = []string{}
+	start := func(a *syscall.SysProcAttr) (*process, error) {
+		env := []string{}
 		// The platform's tuning knobs and the Go runtime's GOMAXPROCS
 		// (for measuring) are the only variables the sandbox process
 		// sees.
 		for _, k := range []string{"SBX_SECCOMP_SPIN_SENTRY", "SBX_SECCOMP_SPIN_STUB", "SBX_SECCOMP_BUSY_SENTRY", "SBX_SECCOMP_BUSY_STUB", "GOMAXPROCS"} {
 			if v, ok := os.LookupEnv(k); ok {
-				cmd.Env = append(cmd.Env, k+"="+v)
+				env = append(env, k+"="+v)
 			}
 		}
-		cmd.SysProcAttr = a
-		return cmd, cmd.Start()
+		return startProcess(self, []string{"sbx-sandbox", "sandbox"}, env, append(stdio[:], extra...), a)
 	}
 	var supervised chan struct{}
 	if lc.DebugSeccomp {
@@ -194,11 +188,15 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	// thread, and the thread is readied (confine.PrepareChild) so that the
 	// process starts with no_new_privs and an empty bounding set.
 	type startResult struct {
-		cmd *exec.Cmd
+		proc *process
+		err  error
+	}
+	type exitResult struct {
+		ws  syscall.WaitStatus
 		err error
 	}
 	started := make(chan startResult, 1)
-	exited := make(chan error, 1)
+	exited := make(chan exitResult, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with us
 		confine.PrepareChild()
@@ -210,7 +208,7 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 				return
 			}
 		}
-		cmd, err := start(attr)
+		proc, err := start(attr)
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL) {
 			// No namespaces for us here (an unprivileged user without
 			// user namespaces): the sandbox process still locks itself
@@ -218,19 +216,20 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 			log.Warn("cannot create namespaces for the sandbox; running without them", "err", err)
 			a := *attr
 			a.Cloneflags = 0
-			cmd, err = start(&a)
+			proc, err = start(&a)
 		}
 		if cg != nil {
 			cg.Leave()
 		}
-		started <- startResult{cmd, err}
+		started <- startResult{proc, err}
 		if err == nil {
-			exited <- cmd.Wait()
+			ws, err := proc.wait()
+			exited <- exitResult{ws, err}
 		}
 	}()
 	r := <-started
 	statusW.Close()
-	cmd, err := r.cmd, r.err
+	proc, err := r.proc, r.err
 	if err != nil {
 		return 0, fmt.Errorf("starting the sandbox process: %w", err)
 	}
@@ -247,23 +246,24 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 		g.sandboxEnd.Close()
 		g.sandboxEnd = nil
 		if err := g.waitStarted(); err != nil {
-			cmd.Process.Kill()
+			proc.signal(syscall.SIGKILL)
 			<-exited
 			return 0, err
 		}
 	}
-	stop := forwardToProcess(cmd.Process)
+	stop := forwardToProcess(proc)
 	// The reported status is final unless the process must be gone
 	// before we go on: a cgroup is removed only once empty, and the
 	// seccomp supervisor reports until the filter's last user ends.
 	early, waitExit := -1, cg != nil || supervised != nil
+	var ex exitResult
 	select {
-	case err = <-exited:
+	case ex = <-exited:
 	case code, ok := <-reported:
 		if !ok {
-			err = <-exited
+			ex = <-exited
 		} else if early = code; waitExit {
-			err = <-exited
+			ex = <-exited
 		}
 	}
 	stop()
@@ -280,17 +280,10 @@ func Launch(lc LaunchConfig, binary *os.File, stdio [3]*os.File, log *slog.Logge
 	if early >= 0 {
 		return early, nil
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ee.ExitCode(), nil
+	if ex.err != nil {
+		return 0, ex.err
 	}
-	if err != nil {
-		return 0, err
-	}
-	return 0, nil
+	return shellStatus(ex.ws), nil
 }
 
 // configFile writes lc into an anonymous file for the sandbox process.
@@ -341,7 +334,7 @@ func ReportStatus(lc LaunchConfig, code int) {
 }
 
 // forwardToProcess passes the signals a user sends to sbx on to p.
-func forwardToProcess(p *os.Process) func() {
+func forwardToProcess(p *process) func() {
 	ch := make(chan os.Signal, 8)
 	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 	signal.Notify(ch, sigs...)
@@ -350,7 +343,7 @@ func forwardToProcess(p *os.Process) func() {
 		for {
 			select {
 			case s := <-ch:
-				p.Signal(s)
+				p.signal(s.(syscall.Signal))
 			case <-done:
 				return
 			}
