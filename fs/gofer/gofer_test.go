@@ -3,6 +3,7 @@ package gofer_test
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,24 +15,37 @@ import (
 	"sbx/gofer/server"
 )
 
-// TestMissingNamesRemembered: on a read-only mount a name found missing
-// stays missing (no second round trip, so a file the host creates later is
-// not seen); on a writable mount every lookup asks.
-func TestMissingNamesRemembered(t *testing.T) {
-	dir := t.TempDir()
+// serve serves dir as the mounts "ro" (read-only) and "rw" on a new
+// connection and returns its client, and a function that ends the
+// connection and waits for the server to see it (also called at the end of
+// the test).
+func serve(t *testing.T, dir string) (*proto.Client, func()) {
 	srv, err := server.New([]server.Mount{{Name: "ro", HostDir: dir, ReadOnly: true}, {Name: "rw", HostDir: dir}}, server.WithLogf(t.Logf))
 	require.NoError(t, err)
-	defer srv.Close()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(fds[0]) }()
 	c, err := proto.NewClient(fds[1])
 	require.NoError(t, err)
-	defer func() {
-		c.Disconnect()
-		<-done
-	}()
+	var once sync.Once
+	disconnect := func() {
+		once.Do(func() {
+			c.Disconnect()
+			<-done
+			srv.Close()
+		})
+	}
+	t.Cleanup(disconnect)
+	return c, disconnect
+}
+
+// TestMissingNamesRemembered: on a read-only mount a name found missing
+// stays missing (no second round trip, so a file the host creates later is
+// not seen); on a writable mount every lookup asks.
+func TestMissingNamesRemembered(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := serve(t, dir)
 
 	ro, err := gofer.New(c, nil, "ro", true)
 	require.NoError(t, err)
@@ -67,15 +81,7 @@ func TestReadOnlyOpensAndLinksNeedNoRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("0123456789"), 0o644))
 	require.NoError(t, os.Symlink("f", filepath.Join(dir, "l")))
-	srv, err := server.New([]server.Mount{{Name: "ro", HostDir: dir, ReadOnly: true}, {Name: "rw", HostDir: dir}}, server.WithLogf(t.Logf))
-	require.NoError(t, err)
-	defer srv.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(fds[0]) }()
-	c, err := proto.NewClient(fds[1])
-	require.NoError(t, err)
+	c, disconnect := serve(t, dir)
 
 	type node struct {
 		f, l vfs.Inode
@@ -96,8 +102,7 @@ func TestReadOnlyOpensAndLinksNeedNoRoundTrip(t *testing.T) {
 		fd.Release()
 		nodes[name] = node{f, l}
 	}
-	c.Disconnect()
-	<-done
+	disconnect()
 
 	ro := nodes["ro"]
 	target, err := ro.l.Readlink()
