@@ -235,11 +235,15 @@ func sysFlock(t *kernel.Task, a args) (uintptr, error) {
 const sendfileChunk = 256 << 10
 
 // copyBetween moves up to n bytes from in (at *inOff, or its position) to
-// out (at *outOff, or its position).
-func copyBetween(in, out *vfs.FileDescription, inOff, outOff *int64, n int64) (int64, error) {
+// out (at *outOff, or its position). Between chunks it stops for a signal
+// pending for t, as Linux's splice loop does: EINTR if nothing was moved.
+func copyBetween(t *kernel.Task, in, out *vfs.FileDescription, inOff, outOff *int64, n int64) (int64, error) {
 	buf := make([]byte, min(n, sendfileChunk))
 	var done int64
 	for done < n {
+		if done > 0 && t.Pending()&^t.SigMask != 0 {
+			break
+		}
 		b := buf[:min(int64(len(buf)), n-done)]
 		var r int
 		var err error
@@ -308,6 +312,31 @@ func writeOff(t *kernel.Task, addr uintptr, v *int64) error {
 	return err
 }
 
+// canSendFrom says whether sendfile may read f: Linux needs the file to
+// have splice_read, which regular files and block devices have, and of the
+// character devices here /dev/zero, /dev/full, /dev/random and
+// /dev/urandom; pipes, sockets, eventfds, /dev/null and the rest get
+// EINVAL. (An eventfd sent to itself would otherwise loop for ever.)
+func canSendFrom(f *vfs.FileDescription) bool {
+	i := f.Inode()
+	if i == nil {
+		return false
+	}
+	st, err := i.Stat()
+	if err != nil {
+		return false
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFBLK:
+		return true
+	case unix.S_IFCHR:
+		// Major 1 (mem): zero 5, full 7, random 8, urandom 9.
+		major, minor := unix.Major(st.Rdev), unix.Minor(st.Rdev)
+		return major == 1 && (minor == 5 || minor == 7 || minor == 8 || minor == 9)
+	}
+	return false
+}
+
 // sysSendfile implements sendfile(2).
 func sysSendfile(t *kernel.Task, a args) (uintptr, error) {
 	out, err := getFile(t, a[0])
@@ -330,7 +359,10 @@ func sysSendfile(t *kernel.Task, a args) (uintptr, error) {
 	if out.Flags()&unix.O_APPEND != 0 {
 		return 0, unix.EINVAL
 	}
-	n, err := copyBetween(in, out, off, nil, int64(min(a[3], maxRW)))
+	if !canSendFrom(in) {
+		return 0, unix.EINVAL
+	}
+	n, err := copyBetween(t, in, out, off, nil, int64(min(a[3], maxRW)))
 	if err != nil {
 		return 0, err
 	}
@@ -388,7 +420,7 @@ func sysCopyFileRange(t *kernel.Task, a args) (uintptr, error) {
 			return 0, unix.EINVAL
 		}
 	}
-	n, err := copyBetween(in, out, inOff, outOff, int64(min(a[4], maxRW)))
+	n, err := copyBetween(t, in, out, inOff, outOff, int64(min(a[4], maxRW)))
 	if err != nil {
 		return 0, err
 	}

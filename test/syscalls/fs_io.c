@@ -28,7 +28,9 @@
 #include "data/fsutil.h"
 
 #include <linux/falloc.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 static long xlseek(int fd, long off, int whence) { return syscall(SYS_lseek, fd, off, whence); }
@@ -352,6 +354,41 @@ TEST(sendfile_errors) {
   close(ro);
   close(wo);
   close(out);
+}
+
+/* sendfile(2): in_fd "must correspond to a file which supports mmap(2)-like
+ * operations (i.e., it cannot be a socket)". Linux refuses with EINVAL any
+ * file without splice_read: an eventfd, a pipe, a socket, /dev/null; it
+ * reads /dev/zero. (An eventfd sent to itself would otherwise never end.) */
+TEST(sendfile_needs_a_file_to_read) {
+  int out = file_with("out", "");
+  int e = eventfd(5, 0);
+  CHECK(e >= 0);
+  CHECK_ERRNO(syscall(SYS_sendfile, out, e, NULL, 8), EINVAL);
+  CHECK_ERRNO(syscall(SYS_sendfile, e, e, NULL, 8), EINVAL);
+  int p[2];
+  CHECK_EQ(pipe(p), 0);
+  CHECK_EQ(write(p[1], "abc", 3), 3);
+  CHECK_ERRNO(syscall(SYS_sendfile, out, p[0], NULL, 3), EINVAL);
+  int s[2];
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
+  CHECK_EQ(write(s[1], "abc", 3), 3);
+  CHECK_ERRNO(syscall(SYS_sendfile, out, s[0], NULL, 3), EINVAL);
+  CHECK_ERRNO(syscall(SYS_sendfile, s[0], s[0], NULL, 3), EINVAL);
+  int null = open("/dev/null", O_RDONLY);
+  CHECK(null >= 0);
+  CHECK_ERRNO(syscall(SYS_sendfile, out, null, NULL, 3), EINVAL);
+  int zero = open("/dev/zero", O_RDONLY);
+  CHECK(zero >= 0);
+  CHECK_EQ(syscall(SYS_sendfile, out, zero, NULL, 3), 3);
+  close(out);
+  close(e);
+  close(p[0]);
+  close(p[1]);
+  close(s[0]);
+  close(s[1]);
+  close(null);
+  close(zero);
 }
 
 TEST(copy_file_range_basic_moves_offsets) {
