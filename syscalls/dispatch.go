@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sbx/fs/vfs"
 	"sbx/sentry/arch"
 	"sbx/sentry/kernel"
 )
@@ -94,6 +95,7 @@ func Name(nr uintptr) string {
 
 // Syscall implements kernel.SyscallHandler.
 func (tbl *Table) Syscall(t *kernel.Task) {
+	vfs.Epoch.Add(1)
 	regs := t.Regs()
 	nr := uintptr(regs.Orig_rax)
 	a := args(arch.SyscallArgs(regs))

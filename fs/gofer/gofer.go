@@ -36,11 +36,12 @@ type FS struct {
 // New attaches to the gofer's mount name and returns its root.
 func New(c *proto.Client, mf vfs.MemoryFile, name string, readOnly bool) (*vfs.Dentry, error) {
 	fs := &FS{c: c, mf: mf, readOnly: readOnly}
+	e := vfs.Epoch.Load()
 	id, st, err := c.Attach(name)
 	if err != nil {
 		return nil, err
 	}
-	return vfs.NewRoot(fs.newInode(id, st)), nil
+	return vfs.NewRoot(fs.newInode(id, st, e)), nil
 }
 
 // inode is one gofer handle.
@@ -48,8 +49,11 @@ type inode struct {
 	fs *FS
 	id uint64
 
-	mu sync.Mutex // guards st, cached, pages, readFD, absent and target
+	mu sync.Mutex // guards st, stEpoch, cached, pages, readFD, absent and target
 	st proto.Stat
+	// stEpoch is the vfs.Epoch st was asked for in (0: none): within that
+	// system call st is used again.
+	stEpoch uint64
 	// cached says st may be used without asking (read-only mounts).
 	cached bool
 	// pages is the page cache: page index to memory-file offset.
@@ -68,8 +72,10 @@ type inode struct {
 // maxAbsent bounds the missing names remembered per directory.
 const maxAbsent = 256
 
-func (fs *FS) newInode(id uint64, st proto.Stat) *inode {
-	return &inode{fs: fs, id: id, st: st, cached: fs.readOnly, readFD: -1}
+// newInode makes the inode of handle id, with st as it was when the
+// system-call epoch was e.
+func (fs *FS) newInode(id uint64, st proto.Stat, e uint64) *inode {
+	return &inode{fs: fs, id: id, st: st, stEpoch: e, cached: fs.readOnly, readFD: -1}
 }
 
 func toStat(s proto.Stat) vfs.Stat {
@@ -84,8 +90,9 @@ func toStat(s proto.Stat) vfs.Stat {
 
 // Stat implements vfs.Inode.
 func (i *inode) Stat() (vfs.Stat, error) {
+	e := vfs.Epoch.Load()
 	i.mu.Lock()
-	if i.cached {
+	if i.cached || i.stEpoch == e {
 		st := i.st
 		i.mu.Unlock()
 		return toStat(st), nil
@@ -96,9 +103,17 @@ func (i *inode) Stat() (vfs.Stat, error) {
 		return vfs.Stat{}, err
 	}
 	i.mu.Lock()
-	i.st = st
+	i.st, i.stEpoch = st, e
 	i.mu.Unlock()
 	return toStat(st), nil
+}
+
+// changed forgets the attributes kept for this system call: the sentry
+// changed the node (its size, times or links).
+func (i *inode) changed() {
+	i.mu.Lock()
+	i.stEpoch = 0
+	i.mu.Unlock()
 }
 
 func (i *inode) isDir() bool {
@@ -112,6 +127,7 @@ func (i *inode) SetStat(s vfs.SetStat) error {
 	if i.fs.readOnly {
 		return unix.EROFS
 	}
+	e := vfs.Epoch.Load()
 	st, err := i.fs.c.SetAttr(i.id, proto.SetAttr{
 		Mask: protoMask(s.Mask), Mode: s.Mode, UID: s.UID, GID: s.GID, Size: uint64(s.Size),
 		Atime: proto.Timespec{Sec: s.Atime.Sec, Nsec: s.Atime.Nsec},
@@ -121,7 +137,7 @@ func (i *inode) SetStat(s vfs.SetStat) error {
 		return err
 	}
 	i.mu.Lock()
-	i.st = st
+	i.st, i.stEpoch = st, e
 	if s.Mask&vfs.SetSize != 0 {
 		i.dropPagesLocked(s.Size)
 	}
@@ -166,6 +182,7 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 			return nil, unix.ENOENT
 		}
 	}
+	e := vfs.Epoch.Load()
 	id, st, target, err := i.fs.c.WalkLink(i.id, name)
 	if errors.Is(err, unix.ENOENT) && i.fs.readOnly {
 		i.mu.Lock()
@@ -180,7 +197,7 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := i.fs.newInode(id, st)
+	c := i.fs.newInode(id, st, e)
 	if target != "" && i.fs.readOnly {
 		c.target = &target
 	}
@@ -212,12 +229,14 @@ func (i *inode) Create(name string, mode uint32, o vfs.Owner) (vfs.Inode, error)
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
+	e := vfs.Epoch.Load()
 	id, st, fd, err := i.fs.c.Create(i.id, name, unix.O_RDWR|unix.O_EXCL, mode&0o7777, o.UID, o.GID)
+	i.changed()
 	if err != nil {
 		return nil, err
 	}
 	unix.Close(fd)
-	return i.fs.newInode(id, st), nil
+	return i.fs.newInode(id, st, e), nil
 }
 
 // Mkdir implements vfs.Inode.
@@ -225,11 +244,13 @@ func (i *inode) Mkdir(name string, mode uint32, o vfs.Owner) (vfs.Inode, error) 
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
+	e := vfs.Epoch.Load()
 	id, st, err := i.fs.c.Mkdir(i.id, name, mode&0o7777, o.UID, o.GID)
+	i.changed()
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.newInode(id, st), nil
+	return i.fs.newInode(id, st, e), nil
 }
 
 // Mknod implements vfs.Inode.
@@ -237,11 +258,13 @@ func (i *inode) Mknod(name string, mode uint32, dev uint64, o vfs.Owner) (vfs.In
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
+	e := vfs.Epoch.Load()
 	id, st, err := i.fs.c.Mknod(i.id, name, mode, o.UID, o.GID)
+	i.changed()
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.newInode(id, st), nil
+	return i.fs.newInode(id, st, e), nil
 }
 
 // Symlink implements vfs.Inode.
@@ -249,11 +272,13 @@ func (i *inode) Symlink(name, target string, o vfs.Owner) (vfs.Inode, error) {
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
+	e := vfs.Epoch.Load()
 	id, st, err := i.fs.c.Symlink(i.id, name, target, o.UID, o.GID)
+	i.changed()
 	if err != nil {
 		return nil, err
 	}
-	return i.fs.newInode(id, st), nil
+	return i.fs.newInode(id, st, e), nil
 }
 
 // Link implements vfs.Inode.
@@ -266,6 +291,8 @@ func (i *inode) Link(name string, target vfs.Inode) error {
 		return unix.EXDEV
 	}
 	_, err := i.fs.c.Link(i.id, name, t.id)
+	i.changed()
+	t.changed()
 	return err
 }
 
@@ -274,6 +301,7 @@ func (i *inode) Unlink(name string) error {
 	if err := i.writable(); err != nil {
 		return err
 	}
+	defer i.changed()
 	return i.fs.c.Unlink(i.id, name, false)
 }
 
@@ -282,6 +310,7 @@ func (i *inode) Rmdir(name string) error {
 	if err := i.writable(); err != nil {
 		return err
 	}
+	defer i.changed()
 	return i.fs.c.Unlink(i.id, name, true)
 }
 
@@ -294,6 +323,8 @@ func (i *inode) Rename(oldName string, newDir vfs.Inode, newName string, flags u
 	if !ok || nd.fs != i.fs {
 		return unix.EXDEV
 	}
+	defer nd.changed()
+	defer i.changed()
 	return i.fs.c.Rename(i.id, oldName, nd.id, newName, uint32(flags))
 }
 
@@ -485,8 +516,11 @@ func (f *fileFD) Readv([][]byte) (int, error)  { return 0, unix.ESPIPE }
 func (f *fileFD) Writev([][]byte) (int, error) { return 0, unix.ESPIPE }
 func (f *fileFD) Mappable() vfs.Mappable       { return f.i }
 func (f *fileFD) Sync() error                  { return unix.Fsync(f.fd) }
-func (f *fileFD) Allocate(off, n int64) error  { return unix.Fallocate(f.fd, 0, off, n) }
-func (f *fileFD) Release()                     { unix.Close(f.fd) }
+func (f *fileFD) Allocate(off, n int64) error {
+	defer f.i.changed()
+	return unix.Fallocate(f.fd, 0, off, n)
+}
+func (f *fileFD) Release() { unix.Close(f.fd) }
 func (f *fileFD) Stat() (unix.Stat_t, error) {
 	var st unix.Stat_t
 	err := unix.Fstat(f.fd, &st)
@@ -501,6 +535,7 @@ func (f *fileFD) Pwritev(b [][]byte, off int64) (int, error) {
 	if n > 0 {
 		f.i.mu.Lock()
 		f.i.dropPagesLocked(off)
+		f.i.stEpoch = 0
 		f.i.mu.Unlock()
 	}
 	return n, err

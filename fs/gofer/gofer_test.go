@@ -128,3 +128,45 @@ func TestReadOnlyOpensAndLinksNeedNoRoundTrip(t *testing.T) {
 	_, err = rw.f.Open(unix.O_RDONLY)
 	require.Error(t, err, "writable mount: the file is opened again")
 }
+
+// TestWritableStatKeptWithinOneSyscall: on a writable mount attributes are
+// asked for again in each system call (vfs.Epoch), but reused within one,
+// unless the sentry changed the file meanwhile.
+func TestWritableStatKeptWithinOneSyscall(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("abc"), 0o644))
+	c, disconnect := serve(t, dir)
+	rw, err := gofer.New(c, nil, "rw", false)
+	require.NoError(t, err)
+	vfs.Epoch.Add(1)
+	f, err := rw.Inode().Lookup("f")
+	require.NoError(t, err)
+	// The host grows the file: this system call still sees the size the
+	// walk returned, the next one the new size.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("abcdef"), 0o644))
+	st, err := f.Stat()
+	require.NoError(t, err)
+	require.EqualValues(t, 3, st.Size)
+	vfs.Epoch.Add(1)
+	st, err = f.Stat()
+	require.NoError(t, err)
+	require.EqualValues(t, 6, st.Size)
+	// A write through the sentry makes the next Stat ask, in the same
+	// system call.
+	fd, err := f.Open(unix.O_RDWR)
+	require.NoError(t, err)
+	defer fd.Release()
+	_, err = fd.Pwritev([][]byte{[]byte("0123456789")}, 0)
+	require.NoError(t, err)
+	st, err = f.Stat()
+	require.NoError(t, err)
+	require.EqualValues(t, 10, st.Size)
+	// With the gofer gone, a kept answer still serves this system call;
+	// the next one has to ask, and cannot.
+	disconnect()
+	_, err = f.Stat()
+	require.NoError(t, err)
+	vfs.Epoch.Add(1)
+	_, err = f.Stat()
+	require.Error(t, err)
+}
