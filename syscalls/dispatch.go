@@ -95,7 +95,7 @@ func Name(nr uintptr) string {
 
 // Syscall implements kernel.SyscallHandler.
 func (tbl *Table) Syscall(t *kernel.Task) {
-	vfs.Epoch.Add(1)
+	vfs.BeginSyscall()
 	regs := t.Regs()
 	nr := uintptr(regs.Orig_rax)
 	a := args(arch.SyscallArgs(regs))

@@ -36,12 +36,21 @@ type FS struct {
 // New attaches to the gofer's mount name and returns its root.
 func New(c *proto.Client, mf vfs.MemoryFile, name string, readOnly bool) (*vfs.Dentry, error) {
 	fs := &FS{c: c, mf: mf, readOnly: readOnly}
-	e := vfs.Epoch.Load()
+	e := fs.epoch()
 	id, st, err := c.Attach(name)
 	if err != nil {
 		return nil, err
 	}
 	return vfs.NewRoot(fs.newInode(id, st, e)), nil
+}
+
+// epoch is the system-call epoch for attributes asked for now (see
+// vfs.CurrentEpoch); a read-only mount keeps them for good and takes none.
+func (fs *FS) epoch() uint64 {
+	if fs.readOnly {
+		return 0
+	}
+	return vfs.CurrentEpoch()
 }
 
 // inode is one gofer handle.
@@ -51,8 +60,8 @@ type inode struct {
 
 	mu sync.Mutex // guards st, stEpoch, cached, pages, readFD, absent and target
 	st proto.Stat
-	// stEpoch is the vfs.Epoch st was asked for in (0: none): within that
-	// system call st is used again.
+	// stEpoch is the system-call epoch st was asked for in (0: none):
+	// within that system call st is used again.
 	stEpoch uint64
 	// cached says st may be used without asking (read-only mounts).
 	cached bool
@@ -90,7 +99,7 @@ func toStat(s proto.Stat) vfs.Stat {
 
 // Stat implements vfs.Inode.
 func (i *inode) Stat() (vfs.Stat, error) {
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	i.mu.Lock()
 	if i.cached || i.stEpoch == e {
 		st := i.st
@@ -127,7 +136,7 @@ func (i *inode) SetStat(s vfs.SetStat) error {
 	if i.fs.readOnly {
 		return unix.EROFS
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	st, err := i.fs.c.SetAttr(i.id, proto.SetAttr{
 		Mask: protoMask(s.Mask), Mode: s.Mode, UID: s.UID, GID: s.GID, Size: uint64(s.Size),
 		Atime: proto.Timespec{Sec: s.Atime.Sec, Nsec: s.Atime.Nsec},
@@ -182,7 +191,7 @@ func (i *inode) Lookup(name string) (vfs.Inode, error) {
 			return nil, unix.ENOENT
 		}
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	id, st, target, err := i.fs.c.WalkLink(i.id, name)
 	if errors.Is(err, unix.ENOENT) && i.fs.readOnly {
 		i.mu.Lock()
@@ -229,7 +238,7 @@ func (i *inode) Create(name string, mode uint32, o vfs.Owner) (vfs.Inode, error)
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	id, st, fd, err := i.fs.c.Create(i.id, name, unix.O_RDWR|unix.O_EXCL, mode&0o7777, o.UID, o.GID)
 	i.changed()
 	if err != nil {
@@ -244,7 +253,7 @@ func (i *inode) Mkdir(name string, mode uint32, o vfs.Owner) (vfs.Inode, error) 
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	id, st, err := i.fs.c.Mkdir(i.id, name, mode&0o7777, o.UID, o.GID)
 	i.changed()
 	if err != nil {
@@ -258,7 +267,7 @@ func (i *inode) Mknod(name string, mode uint32, dev uint64, o vfs.Owner) (vfs.In
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	id, st, err := i.fs.c.Mknod(i.id, name, mode, o.UID, o.GID)
 	i.changed()
 	if err != nil {
@@ -272,7 +281,7 @@ func (i *inode) Symlink(name, target string, o vfs.Owner) (vfs.Inode, error) {
 	if err := i.writable(); err != nil {
 		return nil, err
 	}
-	e := vfs.Epoch.Load()
+	e := i.fs.epoch()
 	id, st, err := i.fs.c.Symlink(i.id, name, target, o.UID, o.GID)
 	i.changed()
 	if err != nil {

@@ -130,7 +130,7 @@ func TestReadOnlyOpensAndLinksNeedNoRoundTrip(t *testing.T) {
 }
 
 // TestWritableStatKeptWithinOneSyscall: on a writable mount attributes are
-// asked for again in each system call (vfs.Epoch), but reused within one,
+// asked for again in each system call (vfs.BeginSyscall), but reused within one,
 // unless the sentry changed the file meanwhile.
 func TestWritableStatKeptWithinOneSyscall(t *testing.T) {
 	dir := t.TempDir()
@@ -138,7 +138,7 @@ func TestWritableStatKeptWithinOneSyscall(t *testing.T) {
 	c, disconnect := serve(t, dir)
 	rw, err := gofer.New(c, nil, "rw", false)
 	require.NoError(t, err)
-	vfs.Epoch.Add(1)
+	vfs.BeginSyscall()
 	f, err := rw.Inode().Lookup("f")
 	require.NoError(t, err)
 	// The host grows the file: this system call still sees the size the
@@ -147,7 +147,7 @@ func TestWritableStatKeptWithinOneSyscall(t *testing.T) {
 	st, err := f.Stat()
 	require.NoError(t, err)
 	require.EqualValues(t, 3, st.Size)
-	vfs.Epoch.Add(1)
+	vfs.BeginSyscall()
 	st, err = f.Stat()
 	require.NoError(t, err)
 	require.EqualValues(t, 6, st.Size)
@@ -166,7 +166,7 @@ func TestWritableStatKeptWithinOneSyscall(t *testing.T) {
 	disconnect()
 	_, err = f.Stat()
 	require.NoError(t, err)
-	vfs.Epoch.Add(1)
+	vfs.BeginSyscall()
 	_, err = f.Stat()
 	require.Error(t, err)
 }
