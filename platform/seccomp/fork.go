@@ -83,7 +83,6 @@ func codePage(memFD int, filter []unix.SockFilter) []byte {
 	le.PutUint64(page[topOffset:], userTop)
 	le.PutUint64(page[regionOffset:], regionBase)
 	le.PutUint32(page[off_spin_count:], uint32(stubSpin))
-	le.PutUint32(page[off_pause_count:], uint32(stubBusy))
 	le.PutUint32(page[bootMemFD:], uint32(memFD))
 	putAction := func(off int, a kernelSigaction) {
 		le.PutUint64(page[off:], uint64(a.handler))

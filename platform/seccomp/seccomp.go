@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,7 @@ const (
 	cbStubWaiting   = 0x3c
 	cbAltStack      = 0x40
 	cbSleepNow      = 0x58
+	cbBusy          = 0x5c
 	cbRequest       = 0x80
 	cbNr            = 0x88
 	cbArgs          = 0x90
@@ -116,15 +118,16 @@ var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 50)
 
 // busyTime and stubBusy are how long each side first polls without any
 // syscall (the stub executes pause between looks; about 20 ns each on this
-// machine's CPUs) before the sched_yield phase. Off by default: measured
-// here, 4 us and 200 took a getpid round trip from 6.7 to 5.6-6.3 us, but
-// doubled a futex ping-pong between two threads (median 64 -> 130 us over
-// 10 runs each) and cost fork-heavy runs 3%: with more runnable threads
-// than the 2 CPUs, a spinning stub thread holds the CPU the other side
-// needs. SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB set them.
+// machine's CPUs) before the sched_yield phase, used only while one task
+// is awake (Platform.awake). Measured here before that condition, 4 us
+// and 200 took a getpid round trip from 6.7 to 5.6-6.3 us, but doubled a
+// futex ping-pong between two threads (median 64 -> 130 us over 10 runs
+// each) and cost fork-heavy runs 3%: with more runnable threads than the
+// 2 CPUs, a spinning stub thread holds the CPU the other side needs.
+// SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB set them.
 var (
-	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 0)
-	stubBusy = envInt("SBX_SECCOMP_BUSY_STUB", 0)
+	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 4*time.Microsecond)
+	stubBusy = envInt("SBX_SECCOMP_BUSY_STUB", 200)
 )
 
 // Platform is the seccomp platform. memFD is the memory file's host FD;
@@ -133,7 +136,30 @@ type Platform struct {
 	memFD   int
 	imageFD int
 	forks   chan forkRequest
+	// awake counts the contexts whose tasks are not blocked: made and
+	// not yet released, and attached (see context.detached).
+	awake atomic.Int32
+	// made counts the contexts made; sentryProcs is the GOMAXPROCS to
+	// set when the second one is (0: leave it), see ShareCPUs.
+	made        atomic.Int32
+	sentryProcs int
 }
+
+// ShareCPUs has the sentry's goroutines use n processors (GOMAXPROCS) once
+// the sandbox runs a second task, and Go's default until then. Call it
+// before the first context is made.
+//
+// On this platform the application's threads are host threads of their
+// own (the stubs'): the sentry needs processors only to serve their calls.
+// With one, a task woken by another runs on the waker's thread as soon as
+// the waker blocks; with an idle second one, Go wakes a thread for the
+// woken goroutine, which spins, sleeps trying to steal it from the waker
+// and parks again. Measured by make bench on this 2-CPU VM with one
+// processor against two: a pipe round trip between two processes 175 ->
+// 114 us, bash running /bin/true 100 times 2101 -> 1748 ms. A single task
+// starts about 1.5 ms slower on one (sbx run /bin/true, alternating 100
+// runs each), hence the wait for the second.
+func (p *Platform) ShareCPUs(n int) { p.sentryProcs = n }
 
 var (
 	forkerOnce sync.Once
@@ -272,7 +298,11 @@ func (p *Platform) MaxUserAddress() uintptr { return regionBase }
 
 // NewContext implements platform.Platform.
 func (p *Platform) NewContext() (platform.Context, error) {
-	return &context{}, nil
+	p.awake.Add(1)
+	if p.made.Add(1) == 2 && p.sentryProcs > 0 {
+		runtime.GOMAXPROCS(p.sentryProcs)
+	}
+	return &context{p: p}, nil
 }
 
 // stub is a stub process: one application address space.
@@ -421,6 +451,26 @@ func futexWake(w *uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), 1 /* FUTEX_WAKE */, 1, 0, 0, 0)
 }
 
+// holdTime bounds how long holdWait keeps the Go processor.
+const holdTime = time.Millisecond
+
+// holdWait sleeps while *w == val, at most holdTime, without telling the
+// Go scheduler (a raw syscall keeps the calling goroutine's processor),
+// then lets other goroutines run once. waitEvent uses it while no other
+// task could need the processor (all others blocked): a plain syscall
+// would have Go's monitor thread take the processor back after 20 us and
+// wake another thread to look for work, about 2 host context switches
+// per wait that outlasts the spin (python3 -c pass makes some 350 such
+// waits). A goroutine that does need the processor meanwhile (a timer, a
+// forwarded signal, the collector) waits at most holdTime.
+func holdWait(w *uint32, val uint32) {
+	ts := unix.NsecToTimespec(holdTime.Nanoseconds())
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), 0 /* FUTEX_WAIT */, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
+	if atomic.LoadUint32(w) == val {
+		runtime.Gosched()
+	}
+}
+
 // futexWait sleeps while *w == val, at most d.
 func futexWait(w *uint32, val uint32, d time.Duration) {
 	ts := unix.NsecToTimespec(d.Nanoseconds())
@@ -469,7 +519,7 @@ func (t *thread) waitEvent() error {
 		return nil
 	}
 	start := time.Now()
-	if busyTime > 0 {
+	if busyTime > 0 && t.s.p.awake.Load() <= 1 {
 		for i := 1; ; i++ {
 			if atomic.LoadUint32(st) == stateEvent {
 				return nil
@@ -494,7 +544,11 @@ func (t *thread) waitEvent() error {
 		atomic.StoreUint32(waiting, 1)
 		v := atomic.LoadUint32(st)
 		if v != stateEvent {
-			futexWait(st, v, 50*time.Millisecond)
+			if t.s.p.awake.Load() <= 1 {
+				holdWait(st, v)
+			} else {
+				futexWait(st, v, 50*time.Millisecond)
+			}
 		}
 		atomic.StoreUint32(waiting, 0)
 		if atomic.LoadUint32(st) == stateEvent {
@@ -509,6 +563,11 @@ func (t *thread) waitEvent() error {
 // post hands the parked thread a new state (resume, request, exit).
 func (t *thread) post(state uint32) {
 	st := word(t.cb, cbState)
+	busy := uint32(0)
+	if t.s.p.awake.Load() <= 1 {
+		busy = uint32(stubBusy)
+	}
+	*word(t.cb, cbBusy) = busy
 	atomic.StoreUint32(st, state)
 	if atomic.LoadUint32(word(t.cb, cbStubWaiting)) != 0 {
 		futexWake(st)
@@ -783,10 +842,14 @@ func (t *thread) fpstate(uc []byte) []byte {
 // context is one execution context: the application thread of one task,
 // running in the stub thread it has in each address space it enters.
 type context struct {
-	// mu guards running, interrupted, last, owned and pendingFP. Detach
-	// and Attach hold it while they take each owned thread's stub.mu:
-	// context.mu before stub.mu, never the other way.
+	p *Platform
+	// mu guards running, interrupted, last, owned, pendingFP, detached
+	// and released. Detach and Attach hold it while they take each owned
+	// thread's stub.mu: context.mu before stub.mu, never the other way.
 	mu sync.Mutex
+	// detached is set between Detach and Attach (the task blocks), and
+	// released by Release: the context no longer counts in p.awake.
+	detached, released bool
 	// running is the thread being switched into, nil between Switches.
 	running     *thread
 	interrupted bool
@@ -842,6 +905,14 @@ func (c *context) rebind(attach bool) {
 	tid := unix.Gettid()
 	c.mu.Lock() // before stub.mu
 	defer c.mu.Unlock()
+	if !c.released && c.detached == attach {
+		c.detached = !attach
+		if attach {
+			c.p.awake.Add(1)
+		} else {
+			c.p.awake.Add(-1)
+		}
+	}
 	if c.last != nil {
 		sleep := uint32(1)
 		if attach {
@@ -878,6 +949,10 @@ func (c *context) Release() {
 	owned := c.owned
 	c.owned = nil
 	c.last = nil
+	if !c.released && !c.detached {
+		c.p.awake.Add(-1)
+	}
+	c.released = true
 	c.mu.Unlock()
 	for _, t := range owned {
 		s := t.s

@@ -103,3 +103,50 @@ func BenchmarkSyscallRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestAwakeCountsUnblockedContexts checks the count the busy and holding
+// waits depend on: a context counts from its making to its release, except
+// between Detach and Attach (its task blocks).
+func TestAwakeCountsUnblockedContexts(t *testing.T) {
+	p := &Platform{}
+	a, _ := p.NewContext()
+	b, _ := p.NewContext()
+	want := func(n int32, when string) {
+		t.Helper()
+		if got := p.awake.Load(); got != n {
+			t.Fatalf("%s: awake = %d, want %d", when, got, n)
+		}
+	}
+	want(2, "two made")
+	a.(*context).Detach()
+	want(1, "one detached")
+	a.(*context).Detach()
+	want(1, "detached twice")
+	a.(*context).Release()
+	want(1, "detached one released")
+	b.(*context).Attach()
+	want(1, "attached while attached")
+	b.(*context).Release()
+	b.(*context).Release()
+	want(0, "both released")
+	b.(*context).Attach()
+	want(0, "attached after release")
+}
+
+// TestShareCPUsAtSecondContext checks that the processors are set when the
+// second context is made, not before.
+func TestShareCPUsAtSecondContext(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(old)
+	runtime.GOMAXPROCS(3)
+	p := &Platform{}
+	p.ShareCPUs(1)
+	p.NewContext()
+	if n := runtime.GOMAXPROCS(0); n != 3 {
+		t.Fatalf("after the first context GOMAXPROCS = %d, want 3", n)
+	}
+	p.NewContext()
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Fatalf("after the second context GOMAXPROCS = %d, want 1", n)
+	}
+}

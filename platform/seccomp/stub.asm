@@ -5,7 +5,7 @@
 # Page layout: code from offset 0; the quad at 0x800 is the top of the user
 # address space, the quad at 0x808 the base of the shared region (which ends
 # where this page starts), the long at 0x810 the handler's spin count (the
-# sched_yield rounds) and at 0x814 its busy-wait count (pause rounds); then
+# sched_yield rounds); then
 # what stub_boot needs, written by seccomp.go: the long at 0x818 the memory
 # file's FD (the region's FD is the next number), the kernel sigaction for
 # handled signals at 0x820 and for ignored ones at 0x840, the quad at 0x860
@@ -26,6 +26,8 @@
 #   0x40 stack_t for sigaltstack (filled by the sentry)
 #   0x58 u32 the sentry says the wait will be long (its task blocks): stop
 #            spinning and sleep on state
+#   0x5c u32 how many rounds the handler may busy-wait (pause) before it
+#            spins with sched_yield (set by the sentry at each post)
 # Slot 0 belongs to the control thread (the stub's main thread):
 #   0x80 u32 request: 0 idle, 1 posted, 2 done
 #   0x88 nr, 0x90..0xb8 args, 0xc0 result, 0xc8 the new thread's slot (clone)
@@ -213,7 +215,7 @@ post:
 	mov eax, SYS_futex
 	syscall
 wait_resume:
-	mov ecx, dword ptr [rip + pause_count_local]
+	mov ecx, dword ptr [r12 + 0x5c]
 	test ecx, ecx
 	jz wait_yield
 busy:                                   # a few microseconds without a syscall:
@@ -298,7 +300,3 @@ stub_end:
 spin_count:
 spin_count_local:
 	.long 300
-	.globl pause_count
-pause_count:
-pause_count_local:
-	.long 200

@@ -103,7 +103,16 @@ func Run(c Config) (kernel.ExitStatus, error) {
 	case "", "ptrace":
 		p, err = ptrace.New(mf.FD())
 	case "seccomp":
-		p, err = seccomp.New(mf.FD())
+		var sp *seccomp.Platform
+		if sp, err = seccomp.New(mf.FD()); err == nil {
+			// Half the processors Go would use (one on 2 CPUs) leaves
+			// the rest to the application's threads; GOMAXPROCS, if
+			// set, is kept.
+			if _, ok := os.LookupEnv("GOMAXPROCS"); !ok {
+				sp.ShareCPUs(max(1, runtime.GOMAXPROCS(0)/2))
+			}
+			p = sp
+		}
 	default:
 		return kernel.ExitStatus{}, fmt.Errorf("unknown platform %q (have: %v)", c.Platform, Platforms)
 	}
