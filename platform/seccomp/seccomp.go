@@ -124,9 +124,16 @@ var stubSpin = envInt("SBX_SECCOMP_SPIN_STUB", 50)
 // futex ping-pong between two threads (median 64 -> 130 us over 10 runs
 // each) and cost fork-heavy runs 3%: with more runnable threads than the
 // 2 CPUs, a spinning stub thread holds the CPU the other side needs.
-// SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB set them.
+// With the condition, the sentry's 8 us against 4 took getpid from
+// 6.0-6.3 to 5.4-5.7 us (fork+exit+wait within 2%); the stub's 400 rounds
+// against 200 cost fork+exit+wait 4-6% (the stub polls through the
+// fork), so it stays at 200. Of a getpid round trip the sentry's own work,
+// from reading the registers to posting them back, is about 350 ns; the
+// rest is the host's signal delivery and return (3.4 us for a bare
+// SIGSYS handler here, against 1 us for getpid natively) and the two
+// hand-offs. SBX_SECCOMP_BUSY_SENTRY and SBX_SECCOMP_BUSY_STUB set them.
 var (
-	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 4*time.Microsecond)
+	busyTime = envDuration("SBX_SECCOMP_BUSY_SENTRY", 8*time.Microsecond)
 	stubBusy = envInt("SBX_SECCOMP_BUSY_STUB", 200)
 )
 
