@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"sbx/runsc/cli"
+	_ "sbx/runsc/prefault"
 )
 
 func main() {
