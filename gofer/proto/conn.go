@@ -3,6 +3,8 @@ package proto
 import (
 	"io"
 	"sync"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +22,9 @@ const recvFDSlots = 8
 type Conn struct {
 	fd  int
 	oob []byte // Recv's control buffer
+	// hold is how long Recv waits for a message while keeping the
+	// calling goroutine's Go processor (see SetHold); 0: never.
+	hold time.Duration
 
 	mu     sync.Mutex // guards closed against Shutdown/Close races
 	closed bool
@@ -35,6 +40,55 @@ func NewConn(fd int) (*Conn, error) {
 		return nil, err
 	}
 	return &Conn{fd: fd, oob: make([]byte, unix.CmsgSpace(4*recvFDSlots))}, nil
+}
+
+// SetHold has Recv wait up to d for each message with raw system calls,
+// which keep the calling goroutine's Go processor, before it falls back to
+// an ordinary blocking receive. Call it before the first Recv, from the
+// goroutine that receives.
+//
+// It is for a process whose receiving goroutine is its only work (the
+// gofer's): a Go syscall wait has the runtime's monitor take the
+// processor back while the goroutine sleeps, and the wake-up then costs a
+// processor hand-off and a monitor restart. Measured on a 2-CPU VM with
+// the gofer holding for 10 ms, alternating with a build without it: a
+// stat of 5,000 files through the gofer, median of 5 runs each, 387
+// against 459 ms; python3 -c pass, median of 40, 90.0 against 93.0 ms. An
+// unbounded raw receive did better (345 ms, 88.5 ms) but would hold the
+// processor of an idle gofer for good: the runtime's monitor would signal
+// the thread every 10 ms, and a stop-the-world would wait for the next
+// message. A signal ends the held wait early (ppoll is never restarted),
+// and the receive falls back to the ordinary one.
+func (c *Conn) SetHold(d time.Duration) { c.hold = d }
+
+// waitHeld waits, keeping the processor, until a message (or the peer's
+// close) can be received or c.hold has passed; false on timeout or a
+// signal.
+func (c *Conn) waitHeld() bool {
+	fds := [1]unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+	ts := unix.NsecToTimespec(c.hold.Nanoseconds())
+	n, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e == 0 && n == 1
+}
+
+// rawRecvmsg is recvmsg(2) without telling the Go scheduler; waitHeld has
+// made sure it does not block.
+func rawRecvmsg(fd int, buf, oob []byte, flags int) (n, oobn, recvflags int, err error) {
+	var iov unix.Iovec
+	if len(buf) > 0 {
+		iov.Base = &buf[0]
+		iov.SetLen(len(buf))
+	}
+	msg := unix.Msghdr{Iov: &iov, Iovlen: 1}
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return 0, 0, 0, e
+	}
+	return int(r), int(msg.Controllen), int(msg.Flags), nil
 }
 
 // FD returns the socket FD.
@@ -70,7 +124,13 @@ func (c *Conn) Send(msg []byte, fds []int) error {
 func (c *Conn) Recv(buf []byte) ([]byte, []int, error) {
 	oob := c.oob
 	for {
-		n, oobn, rflags, _, err := unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		var n, oobn, rflags int
+		var err error
+		if c.hold > 0 && c.waitHeld() {
+			n, oobn, rflags, err = rawRecvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		} else {
+			n, oobn, rflags, _, err = unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		}
 		if err == unix.EINTR {
 			continue
 		}

@@ -117,3 +117,43 @@ func TestNewConnBadFD(t *testing.T) {
 	_, err := NewConn(-1)
 	assert.Error(t, err)
 }
+
+// TestConnHeldReceive checks Recv with SetHold: a message already there or
+// arriving within the hold comes through the raw receive, FDs included;
+// one arriving after it through the ordinary one; and the peer's close
+// still reads as EOF.
+func TestConnHeldReceive(t *testing.T) {
+	a, b := seqpacketPair(t)
+	b.SetHold(50 * time.Millisecond)
+	buf := make([]byte, MaxMessage)
+
+	// With nothing to receive the wait ends false: at the hold's end, or
+	// earlier when a signal (Go's preemption request) interrupts it.
+	assert.False(t, b.waitHeld(), "nothing to receive")
+
+	var p [2]int
+	require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC))
+	defer unix.Close(p[0])
+	require.NoError(t, a.Send([]byte("held"), []int{p[1]}))
+	unix.Close(p[1])
+	assert.True(t, b.waitHeld(), "a message is waiting")
+	msg, fds, err := b.Recv(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "held", string(msg))
+	require.Len(t, fds, 1)
+	_, err = unix.Write(fds[0], []byte("x"))
+	assert.NoError(t, err, "the FD received is the pipe's write end")
+	unix.Close(fds[0])
+
+	go func() {
+		time.Sleep(120 * time.Millisecond)
+		a.Send([]byte("late"), nil)
+	}()
+	msg, _, err = b.Recv(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "late", string(msg))
+
+	a.Close()
+	_, _, err = b.Recv(buf)
+	assert.Equal(t, io.EOF, err)
+}

@@ -42,6 +42,7 @@ var goferRules = []confine.Rule{
 	// The connection to the sentry.
 	{Nr: unix.SYS_SENDMSG, Reason: "replies, with donated FDs"},
 	{Nr: unix.SYS_RECVMSG, Reason: "requests"},
+	{Nr: unix.SYS_PPOLL, Reason: "waiting for a request while keeping the Go processor (proto.Conn.SetHold)"},
 	{Nr: unix.SYS_SHUTDOWN, Reason: "closing the connection"},
 	{Nr: unix.SYS_WRITE, Reason: "the log on standard error"},
 	{Nr: unix.SYS_READ, Reason: "Go runtime"},

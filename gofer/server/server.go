@@ -81,6 +81,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -107,6 +110,8 @@ type Server struct {
 	// maxNodeFDs bounds the O_PATH FDs each connection keeps for its
 	// nodes (see session.nodeFD).
 	maxNodeFDs int
+	// serving counts the sessions Serve is running.
+	serving atomic.Int32
 }
 
 // Option configures a Server.
@@ -187,6 +192,10 @@ func (s *Server) Close() error {
 // the connection, after releasing every handle of the connection.
 // Malformed requests get error replies; only a failing socket ends Serve
 // with an error.
+// holdTime bounds how long a session waits for a request keeping its
+// processor.
+const holdTime = 10 * time.Millisecond
+
 func (s *Server) Serve(fd int) error {
 	conn, err := proto.NewConn(fd)
 	if err != nil {
@@ -194,6 +203,13 @@ func (s *Server) Serve(fd int) error {
 		return err
 	}
 	defer conn.Close()
+	// The first session receives keeping its processor (a bounded wait,
+	// see proto.Conn.SetHold); others, and a gofer with one processor,
+	// leave it to the rest.
+	if s.serving.Add(1) == 1 && runtime.GOMAXPROCS(0) > 1 {
+		conn.SetHold(holdTime)
+	}
+	defer s.serving.Add(-1)
 	ss := newSession(s)
 	defer ss.releaseAll()
 
